@@ -1,0 +1,85 @@
+#include "libs/server/grpc_server.h"
+
+#include <signal.h>
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "libs/server/logging.h"
+
+namespace warden::server {
+
+absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
+    const GrpcServerOptions& options) {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(
+      options.listen_address,
+      options.credentials ? options.credentials
+                          : grpc::InsecureServerCredentials(),
+      &port);
+  builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  for (grpc::Service* service : options.services) {
+    builder.RegisterService(service);
+  }
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", options.listen_address,
+        ": the address is invalid or already in use"));
+  }
+  Logger("server")->info("listening on {} (port {})", options.listen_address,
+                         port);
+  return std::unique_ptr<GrpcServer>(new GrpcServer(std::move(server), port));
+}
+
+GrpcServer::GrpcServer(std::unique_ptr<grpc::Server> server, int port)
+    : server_(std::move(server)), port_(port) {
+  SetServing(true);
+}
+
+GrpcServer::~GrpcServer() { Shutdown(absl::Seconds(5)); }
+
+void GrpcServer::SetServing(bool serving) {
+  if (auto* health = server_->GetHealthCheckService()) {
+    health->SetServingStatus(serving);
+  }
+}
+
+void GrpcServer::Shutdown(absl::Duration grace) {
+  SetServing(false);
+  server_->Shutdown(std::chrono::system_clock::now() +
+                    absl::ToChronoMicroseconds(grace));
+  server_->Wait();
+}
+
+void GrpcServer::Wait() { server_->Wait(); }
+
+namespace {
+sigset_t TerminationSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+}  // namespace
+
+void BlockTerminationSignals() {
+  sigset_t set = TerminationSignals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+std::string WaitForTerminationSignal() {
+  sigset_t set = TerminationSignals();
+  int signal_number = 0;
+  sigwait(&set, &signal_number);
+  return signal_number == SIGTERM ? "SIGTERM" : "SIGINT";
+}
+
+}  // namespace warden::server

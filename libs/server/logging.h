@@ -1,0 +1,30 @@
+#ifndef WARDEN_LIBS_SERVER_LOGGING_H_
+#define WARDEN_LIBS_SERVER_LOGGING_H_
+
+// Process-wide logging setup shared by both services: one named spdlog
+// logger per component, human-readable or JSON lines on stderr.
+
+#include <memory>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/status.h"
+#include "spdlog/spdlog.h"
+
+namespace warden::server {
+
+// Sets the level ("trace", "debug", "info", "warn", "error") and format
+// ("text" or "json") of every logger, present and future. INVALID_ARGUMENT
+// names the setting and the accepted values.
+absl::Status ConfigureLogging(absl::string_view level, absl::string_view format);
+
+// The logger of one component ("store", "token_service", "access", ...),
+// created on first use with the configured level and format. Thread-safe.
+std::shared_ptr<spdlog::logger> Logger(const std::string& component);
+
+// Escapes a string for use inside a JSON string literal.
+std::string JsonEscape(absl::string_view s);
+
+}  // namespace warden::server
+
+#endif  // WARDEN_LIBS_SERVER_LOGGING_H_

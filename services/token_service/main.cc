@@ -1,0 +1,71 @@
+// TokenService: the source of truth for API tokens and the access model.
+
+#include <cstdlib>
+#include <iostream>
+
+#include "CLI/CLI.hpp"
+#include "libs/clock/clock.h"
+#include "libs/server/grpc_server.h"
+#include "libs/server/logging.h"
+#include "services/token_service/token_service_app.h"
+
+int main(int argc, char** argv) {
+  warden::token_service::TokenServiceConfig config;
+  std::string log_level = "info";
+  std::string log_format = "text";
+  int grace_seconds = 10;
+
+  CLI::App cli{"TokenService: stores API tokens, users, groups, sites, "
+               "permission sets, items and grants in RocksDB, and streams "
+               "every change to AuthzService sidecars."};
+  cli.add_option("--listen", config.listen_address,
+                 "gRPC listen address, host:port")
+      ->capture_default_str();
+  cli.add_option("--data-dir", config.data_dir,
+                 "Directory for the RocksDB store (in db/) and, at first "
+                 "start, the bootstrap credential files")
+      ->required();
+  cli.add_option("--permission-catalog", config.catalog_file,
+                 "Permission catalog JSON file; the built-in catalog when "
+                 "empty");
+  cli.add_option("--bootstrap-org-name", config.bootstrap_org_name,
+                 "Name of the operators' organization created at first start")
+      ->capture_default_str();
+  cli.add_option("--bootstrap-admin-email", config.bootstrap_admin_email,
+                 "E-mail of the first admin, created at first start")
+      ->capture_default_str();
+  cli.add_option("--bootstrap-admin-name", config.bootstrap_admin_name,
+                 "Display name of the first admin")
+      ->capture_default_str();
+  cli.add_option("--log-level", log_level,
+                 "trace, debug, info, warn or error")
+      ->capture_default_str();
+  cli.add_option("--log-format", log_format, "text or json")
+      ->capture_default_str();
+  cli.add_option("--shutdown-grace-seconds", grace_seconds,
+                 "How long SIGTERM waits for calls in flight")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600));
+  CLI11_PARSE(cli, argc, argv);
+  config.shutdown_grace = absl::Seconds(grace_seconds);
+
+  auto logging = warden::server::ConfigureLogging(log_level, log_format);
+  if (!logging.ok()) {
+    std::cerr << "invalid configuration: " << logging.message() << "\n";
+    return 2;
+  }
+  auto log = warden::server::Logger("token_service");
+
+  warden::server::BlockTerminationSignals();
+  warden::SystemClock clock;
+  auto app = warden::token_service::TokenServiceApp::Start(config, &clock);
+  if (!app.ok()) {
+    log->error("cannot start: {}", app.status().ToString());
+    return 1;
+  }
+  std::string signal = warden::server::WaitForTerminationSignal();
+  log->info("{} received: draining calls and closing the store", signal);
+  (*app)->Shutdown();
+  log->info("stopped");
+  return 0;
+}

@@ -1,0 +1,181 @@
+#include "services/token_service/token_service_app.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "libs/ids/ids.h"
+#include "libs/server/logging.h"
+#include "libs/store/records.h"
+#include "libs/tokens/token_rules.h"
+#include "services/token_service/token_handlers.h"
+
+namespace warden::token_service {
+namespace {
+
+// Writes a credential to a new file readable only by this process's user.
+absl::Status WriteCredentialFile(const std::string& path,
+                                 const std::string& secret) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::UnavailableError(absl::StrCat("cannot create ", path));
+  }
+  ::fchmod(fd, 0600);
+  std::string line = secret + "\n";
+  bool ok = ::write(fd, line.data(), line.size()) ==
+                static_cast<ssize_t>(line.size()) &&
+            ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) return absl::UnavailableError(absl::StrCat("cannot write ", path));
+  return absl::OkStatus();
+}
+
+// Stores the catalog when it differs from the stored one, so followers
+// learn of the change through the change stream.
+absl::Status StoreCatalog(store::Store& store,
+                          const model::v1::PermissionCatalog& catalog) {
+  auto revision = store.Write("catalog.load", [&](store::WriteTxn& txn)
+                                                  -> absl::Status {
+    auto stored = store::GetRecord<model::v1::PermissionCatalog>(
+        txn, store::Table::kCatalog, "catalog");
+    if (!stored.ok()) return stored.status();
+    if (stored->has_value() &&
+        google::protobuf::util::MessageDifferencer::Equals(**stored,
+                                                           catalog)) {
+      return absl::OkStatus();
+    }
+    return store::Put(txn, catalog);
+  });
+  return revision.status();
+}
+
+// First start: the operators' organization with its admin, and a
+// service-user token with only platform.replication for the sidecars.
+absl::Status Bootstrap(const TokenServiceConfig& config,
+                       const model::v1::PermissionCatalog& catalog,
+                       store::Store& store, tokens::TokenRegistry& registry) {
+  auto log = server::Logger("token_service");
+  auto created = registry.CreateOrganization(
+      nullptr, catalog, config.bootstrap_org_name,
+      config.bootstrap_admin_email, config.bootstrap_admin_name,
+      /*operators=*/true);
+  if (!created.ok()) return created.status();
+  const std::string admin_path = (std::filesystem::path(config.data_dir) /
+                                  kBootstrapAdminTokenFile)
+                                     .string();
+  auto written = WriteCredentialFile(admin_path, created->admin_token.secret);
+  if (!written.ok()) return written;
+
+  // The replication permission set, then the sidecars' token, created by
+  // the new admin as any admin would.
+  model::v1::PermissionSet replication;
+  replication.set_id(ids::NewId("pset"));
+  replication.set_organization_id(created->organization.id());
+  replication.set_name("Replication");
+  replication.add_permissions(std::string(catalog::kReplication));
+  auto stored = store.Write("permission_set.create",
+                            [&](store::WriteTxn& txn) {
+                              return store::Put(txn, replication);
+                            });
+  if (!stored.ok()) return stored.status();
+  auto admin = registry.Authenticate(created->admin_token.secret);
+  if (!admin.ok()) return admin.status();
+  auto sidecar = registry.CreateServiceUserToken(
+      *admin, "AuthzService sidecars", 180, {replication.id()}, "");
+  if (!sidecar.ok()) return sidecar.status();
+  const std::string sidecar_path = (std::filesystem::path(config.data_dir) /
+                                    kBootstrapSidecarTokenFile)
+                                       .string();
+  written = WriteCredentialFile(sidecar_path, sidecar->secret);
+  if (!written.ok()) return written;
+
+  log->info("bootstrapped organization {} ({}) with admin {}; admin token in "
+            "{}, sidecar token in {}",
+            created->organization.name(), created->organization.id(),
+            created->admin.email(), admin_path, sidecar_path);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<TokenServiceApp>> TokenServiceApp::Start(
+    const TokenServiceConfig& config, const Clock* clock) {
+  auto log = server::Logger("token_service");
+  if (config.data_dir.empty()) {
+    return absl::InvalidArgumentError("--data-dir is required");
+  }
+  std::error_code error;
+  std::filesystem::create_directories(config.data_dir, error);
+  if (error) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot create data directory ", config.data_dir, ": ",
+        error.message()));
+  }
+  ::chmod(config.data_dir.c_str(), 0700);
+
+  std::unique_ptr<TokenServiceApp> app(new TokenServiceApp());
+  app->config_ = config;
+  app->clock_ = clock;
+
+  model::v1::PermissionCatalog catalog = catalog::DefaultCatalog();
+  if (!config.catalog_file.empty()) {
+    auto loaded = catalog::LoadCatalogFile(config.catalog_file);
+    if (!loaded.ok()) return loaded.status();
+    catalog = *std::move(loaded);
+  }
+  app->catalog_ = std::make_unique<catalog::CatalogIndex>(catalog);
+
+  store::StoreOptions options;
+  options.path = (std::filesystem::path(config.data_dir) / "db").string();
+  options.clock = clock;
+  options.sync = config.sync;
+  auto opened = store::Store::Open(options);
+  if (!opened.ok()) return opened.status();
+  app->store_ = *std::move(opened);
+  app->registry_ =
+      std::make_unique<tokens::TokenRegistry>(app->store_.get(), clock);
+
+  bool empty = app->store_->committed_revision() == 0;
+  auto stored = StoreCatalog(*app->store_, catalog);
+  if (!stored.ok()) return stored;
+  if (empty) {
+    auto bootstrapped =
+        Bootstrap(config, catalog, *app->store_, *app->registry_);
+    if (!bootstrapped.ok()) return bootstrapped;
+  }
+
+  app->services_.push_back(
+      std::make_unique<TokenHandlers>(app->registry_.get()));
+
+  server::GrpcServerOptions server_options;
+  server_options.listen_address = config.listen_address;
+  server_options.credentials = config.credentials;
+  for (const auto& service : app->services_) {
+    server_options.services.push_back(service.get());
+  }
+  auto server = server::GrpcServer::Start(server_options);
+  if (!server.ok()) return server.status();
+  app->server_ = *std::move(server);
+  log->info("TokenService serving at revision {}",
+            app->store_->committed_revision());
+  return app;
+}
+
+void TokenServiceApp::Shutdown() {
+  if (server_ != nullptr) {
+    server_->Shutdown(config_.shutdown_grace);
+    server_.reset();
+  }
+  if (store_ != nullptr) {
+    store_.reset();
+    server::Logger("token_service")->info("store closed");
+  }
+}
+
+TokenServiceApp::~TokenServiceApp() { Shutdown(); }
+
+}  // namespace warden::token_service

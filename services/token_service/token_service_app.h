@@ -1,0 +1,76 @@
+#ifndef WARDEN_SERVICES_TOKEN_SERVICE_TOKEN_SERVICE_APP_H_
+#define WARDEN_SERVICES_TOKEN_SERVICE_TOKEN_SERVICE_APP_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "libs/catalog/catalog.h"
+#include "libs/clock/clock.h"
+#include "libs/server/grpc_server.h"
+#include "libs/store/store.h"
+#include "libs/tokens/token_registry.h"
+
+namespace warden::token_service {
+
+struct TokenServiceConfig {
+  // gRPC listen address; port 0 picks a free one.
+  std::string listen_address = "127.0.0.1:50051";
+  // Holds the RocksDB directory ("db") and the bootstrap credential files.
+  std::string data_dir;
+  // A permission catalog JSON file; empty for the built-in catalog.
+  std::string catalog_file;
+  // The organization, admin and e-mail created at first start.
+  std::string bootstrap_org_name = "Operators";
+  std::string bootstrap_admin_email = "admin@example.com";
+  std::string bootstrap_admin_name = "Administrator";
+  // How long a stop waits for calls in flight.
+  absl::Duration shutdown_grace = absl::Seconds(10);
+  // Sync every commit to disk. Off only in tests that do not need it.
+  bool sync = true;
+  // TLS for the listening port; insecure when null.
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+};
+
+// Files the first start writes, readable only by the service's user.
+inline constexpr char kBootstrapAdminTokenFile[] = "bootstrap-admin.token";
+inline constexpr char kBootstrapSidecarTokenFile[] = "bootstrap-sidecar.token";
+
+// TokenService assembled: the store, the domain modules on it, the gRPC
+// handlers and the server. Used by main() and by integration tests, which run
+// it in-process on port 0. Thread-safe.
+class TokenServiceApp {
+ public:
+  // Opens the store, loads the catalog, bootstraps an empty store (the
+  // operators' organization and admin, and a service-user token for
+  // AuthzService sidecars, each written to a file in data_dir), and starts
+  // serving. `clock` is not owned and must outlive the app.
+  static absl::StatusOr<std::unique_ptr<TokenServiceApp>> Start(
+      const TokenServiceConfig& config, const Clock* clock);
+
+  // Stops serving (draining calls in flight) and closes the store.
+  ~TokenServiceApp();
+  void Shutdown();
+
+  int port() const { return server_->port(); }
+  store::Store& store() { return *store_; }
+  tokens::TokenRegistry& registry() { return *registry_; }
+  const catalog::CatalogIndex& catalog() const { return *catalog_; }
+
+ private:
+  TokenServiceApp() = default;
+
+  TokenServiceConfig config_;
+  const Clock* clock_ = nullptr;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<catalog::CatalogIndex> catalog_;
+  std::unique_ptr<tokens::TokenRegistry> registry_;
+  std::vector<std::unique_ptr<grpc::Service>> services_;
+  std::unique_ptr<server::GrpcServer> server_;
+};
+
+}  // namespace warden::token_service
+
+#endif  // WARDEN_SERVICES_TOKEN_SERVICE_TOKEN_SERVICE_APP_H_
