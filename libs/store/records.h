@@ -5,8 +5,8 @@
 // secondary index of a record in step with it and add the change to the
 // transaction's change record, so no caller can forget either.
 //
-// Primary keys (see Table) and secondary indexes (all in Table::kIndex, empty
-// values; "/" separates parts, ids never contain "/"):
+// Primary keys (see Table) and secondary indexes (all in Table::kIndex; "/"
+// separates parts, ids never contain "/"):
 //   Token         "tok_digest/<hex digest>"         -> lookup by secret digest
 //                 "tok_subject/<org>/<subject>/<token>"
 //                 "tok_kind/<org>/<kind number>/<token>"
@@ -22,12 +22,18 @@
 //   Grant         "grant_item/<org>/<item>/<grant>"     (item grants)
 //                 "grant_rule/<org>/<type>/<grant>"     (type-wide rules)
 //                 "grant_to/<grantee org>/<grantee id>/<grant>"
-// The index key's last part is always the record's own id, so a prefix scan
-// over an index yields ids in id order.
+// Two kinds of index:
+//  - Unique lookups (tok_digest, svc_name, usr_email, pset_name, grp_name):
+//    the value is the record's primary key, so "<org>/<token>" follows from
+//    a digest alone. At most one record owns each such key; empty names,
+//    emails and digests are not indexed.
+//  - Listings (all others): the value is empty and the key's last part is the
+//    record's own id, so a prefix scan yields ids in id order.
 
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -37,6 +43,7 @@
 namespace warden::store {
 
 // The table and primary key of each record type.
+// REQUIRES: a record is set (record.record_case() != RECORD_NOT_SET).
 Table TableOf(const model::v1::Record& record);
 std::string PrimaryKey(const model::v1::Record& record);
 
@@ -59,11 +66,16 @@ std::vector<std::string> IndexKeys(const model::v1::Record& record);
 
 // Creates or replaces a record: removes the index keys of the state it
 // replaces, writes the new state and its index keys, and adds an UPSERT to
-// the transaction's change record.
+// the transaction's change record. Writes nothing and fails with
+// INVALID_ARGUMENT when no record is set or an id is empty or holds "/", and
+// with ALREADY_EXISTS when a unique lookup key (see above) belongs to another
+// record.
 absl::Status PutRecord(WriteTxn& txn, const model::v1::Record& record);
 
-// Deletes a record (given in its current state): removes it and its index
-// keys and adds a DELETE to the change record. NOT_FOUND if absent.
+// Deletes a record: removes it and the index keys of its stored state and
+// adds a DELETE holding that stored state to the change record. Only the
+// primary key of `record` matters. NOT_FOUND if absent; INVALID_ARGUMENT as
+// for PutRecord.
 absl::Status DeleteRecord(WriteTxn& txn, const model::v1::Record& record);
 
 // Reads and decodes one record. Returns nullopt when absent, INTERNAL when

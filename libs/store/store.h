@@ -23,7 +23,7 @@
 namespace warden::store {
 
 // Every column family. Record tables hold protobuf-encoded records under
-// their primary key; kIndex holds secondary-index keys with empty values.
+// their primary key; kIndex holds secondary-index keys (see records.h).
 enum class Table {
   kMeta,            // schema version, current revision, retention marks
   kOrganizations,   // "<org>"
@@ -54,7 +54,9 @@ std::string_view TableName(Table table);
 using ScanFn =
     std::function<bool(std::string_view key, std::string_view value)>;
 
-// A consistent view of the store at one revision.
+// A consistent view of the store at one revision. Holds a RocksDB snapshot
+// until destroyed, so keep it short-lived.
+// REQUIRES: destroyed before the store that made it.
 // Not safe to use from several threads at once.
 class ReadView {
  public:
@@ -106,7 +108,9 @@ class WriteTxn : public ReadView {
 using WriteFn = std::function<absl::Status(WriteTxn& txn)>;
 
 // Called after each group of writes commits, on the writer thread, with the
-// change records of the group in revision order. Must not block.
+// change records of the group in revision order, before the writers are
+// told their revisions. Must not block, and must not add or remove
+// listeners.
 using CommitListener =
     std::function<void(const std::vector<model::v1::ChangeRecord>& changes)>;
 
@@ -176,13 +180,28 @@ class Store {
   absl::Status CompactChangesBefore(int64_t revision);
 
   // Registers a listener for commits; see CommitListener. Returns an id for
-  // RemoveCommitListener.
+  // RemoveCommitListener. The listener sees every commit after this returns.
   int AddCommitListener(CommitListener listener);
+  // Once this returns, the listener is not running and is not called again.
   void RemoveCommitListener(int id);
 
-  // A RocksDB property worth watching (for example
-  // "rocksdb.estimate-live-data-size"), or nullopt if unknown.
+  // A RocksDB database-wide property worth watching (for example
+  // "rocksdb.block-cache-usage" or "rocksdb.num-running-compactions"), or
+  // nullopt if unknown. Column-family properties are read from the default
+  // column family, which holds no records.
   std::optional<uint64_t> IntProperty(std::string_view name) const;
+
+  // Counters of the writer thread since open, for tests and metrics.
+  struct Stats {
+    // Transactions committed under a revision.
+    int64_t commits = 0;
+    // RocksDB writes that committed at least one transaction (one WAL sync
+    // each). commits / groups is the average group size.
+    int64_t groups = 0;
+    // RocksDB writes that failed; their transactions got UNAVAILABLE.
+    int64_t failed_groups = 0;
+  };
+  Stats stats() const;
 
  private:
   class Impl;
@@ -190,7 +209,9 @@ class Store {
   std::unique_ptr<Impl> impl_;
 };
 
-// 8-byte big-endian encoding, so keys sort by number.
+// 8-byte big-endian encoding, so keys sort by number. DecodeRevision reads
+// the first 8 bytes of `key`.
+// REQUIRES: revision >= 0; key.size() >= 8.
 std::string EncodeRevision(int64_t revision);
 int64_t DecodeRevision(std::string_view key);
 
