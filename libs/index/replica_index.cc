@@ -1,0 +1,1077 @@
+#include "libs/index/replica_index.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "libs/ids/ids.h"
+#include "libs/secrets/token_secret.h"
+#include "libs/tokens/token_rules.h"
+#include "libs/validation/validation.h"
+
+namespace warden::index {
+namespace {
+
+using model::v1::AccessLevel;
+using model::v1::DecisionReason;
+using model::v1::Grant;
+using model::v1::Record;
+
+// Sites deeper than this are treated as a cycle in the tree, which the
+// source never stores; the walk stops rather than loops.
+constexpr int kMaxSiteDepth = 1000;
+
+std::string TypeKey(absl::string_view org_id, absl::string_view type) {
+  return absl::StrCat(org_id, "/", type);
+}
+
+// The key of a grant's grantee in grants_by_grantee_.
+std::string GranteeKey(const model::v1::Grantee& grantee) {
+  switch (grantee.grantee_case()) {
+    case model::v1::Grantee::kUserId:
+      return absl::StrCat("u:", grantee.user_id());
+    case model::v1::Grantee::kServiceUserId:
+      return absl::StrCat("v:", grantee.service_user_id());
+    case model::v1::Grantee::kGroupId:
+      return absl::StrCat("g:", grantee.group_id());
+    case model::v1::Grantee::kSiteId:
+      return absl::StrCat("s:", grantee.site_id());
+    case model::v1::Grantee::kOrganizationId:
+      return absl::StrCat("o:", grantee.organization_id());
+    case model::v1::Grantee::GRANTEE_NOT_SET:
+      break;
+  }
+  return "";
+}
+
+absl::string_view LevelName(AccessLevel level) {
+  switch (level) {
+    case model::v1::ACCESS_LEVEL_VIEW:
+      return "view";
+    case model::v1::ACCESS_LEVEL_EDIT:
+      return "edit";
+    case model::v1::ACCESS_LEVEL_MANAGE:
+      return "manage";
+    default:
+      return "no";
+  }
+}
+
+absl::string_view PathName(model::v1::GrantPath path) {
+  switch (path) {
+    case model::v1::GRANT_PATH_DIRECT:
+      return "directly";
+    case model::v1::GRANT_PATH_GROUP:
+      return "through group";
+    case model::v1::GRANT_PATH_SITE:
+      return "through site";
+    case model::v1::GRANT_PATH_ORGANIZATION:
+      return "to everyone in the organization";
+    default:
+      return "";
+  }
+}
+
+// Erases `id` from the list under `key`, dropping the key when it empties.
+void EraseGrant(CowMap<std::vector<std::shared_ptr<const Grant>>>& map,
+                absl::string_view key, absl::string_view id) {
+  if (map.Find(key) == nullptr) return;
+  auto* list = map.Mutable(key);
+  list->erase(std::remove_if(list->begin(), list->end(),
+                             [&](const auto& g) { return g->id() == id; }),
+              list->end());
+  if (list->empty()) map.Erase(key);
+}
+
+template <typename Set>
+void EraseFromSet(CowMap<Set>& map, absl::string_view key,
+                  const std::string& id) {
+  if (map.Find(key) == nullptr) return;
+  auto* set = map.Mutable(key);
+  set->erase(id);
+  if (set->empty()) map.Erase(key);
+}
+
+void EraseMembership(CowMap<ReplicaView::Memberships>& map,
+                     absl::string_view user_id, const std::string& id) {
+  if (map.Find(user_id) == nullptr) return;
+  auto* m = map.Mutable(user_id);
+  m->ids.erase(id);
+  if (m->ids.empty()) map.Erase(user_id);
+}
+
+std::string DeterministicBytes(const Record& record) {
+  std::string out;
+  {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    record.SerializeToCodedStream(&coded);
+  }
+  return out;
+}
+
+}  // namespace
+
+struct ReplicaView::CatalogEntry {
+  explicit CatalogEntry(const model::v1::PermissionCatalog& c) : index(c) {
+    for (size_t i = 0; i < index.names().size(); ++i) {
+      bits[index.names()[i]] = static_cast<int>(i);
+    }
+  }
+  catalog::CatalogIndex index;
+  absl::flat_hash_map<std::string, int> bits;
+};
+
+ReplicaView::ReplicaView() = default;
+
+// Shares every map with `other`; the applier's writes then copy only what
+// they touch.
+ReplicaView::ReplicaView(const ReplicaView& other)
+    : revision_(other.revision_),
+      loaded_(other.loaded_),
+      catalog_(other.catalog_),
+      organizations_(other.organizations_),
+      permission_sets_(other.permission_sets_),
+      users_(other.users_),
+      service_users_(other.service_users_),
+      tokens_(other.tokens_),
+      token_by_digest_(other.token_by_digest_),
+      groups_(other.groups_),
+      user_groups_(other.user_groups_),
+      sites_(other.sites_),
+      site_children_(other.site_children_),
+      user_sites_(other.user_sites_),
+      items_(other.items_),
+      items_by_type_(other.items_by_type_),
+      grants_(other.grants_),
+      item_grants_(other.item_grants_),
+      rule_grants_(other.rule_grants_),
+      grants_by_grantee_(other.grants_by_grantee_) {}
+
+void ReplicaView::Seal() {
+  organizations_.Seal();
+  permission_sets_.Seal();
+  users_.Seal();
+  service_users_.Seal();
+  tokens_.Seal();
+  token_by_digest_.Seal();
+  groups_.Seal();
+  user_groups_.Seal();
+  sites_.Seal();
+  site_children_.Seal();
+  user_sites_.Seal();
+  items_.Seal();
+  items_by_type_.Seal();
+  grants_.Seal();
+  item_grants_.Seal();
+  rule_grants_.Seal();
+  grants_by_grantee_.Seal();
+}
+
+// ---- Applying records ------------------------------------------------------
+
+std::vector<uint64_t> ReplicaView::BitsOf(
+    const model::v1::PermissionSet& set) const {
+  std::vector<uint64_t> bits;
+  if (catalog_ == nullptr) return bits;
+  bits.resize((catalog_->bits.size() + 63) / 64);
+  for (const auto& name : set.permissions()) {
+    auto it = catalog_->bits.find(name);
+    // A name the catalog no longer has grants nothing.
+    if (it == catalog_->bits.end()) continue;
+    bits[it->second / 64] |= uint64_t{1} << (it->second % 64);
+  }
+  return bits;
+}
+
+void ReplicaView::SetCatalog(const model::v1::PermissionCatalog& catalog) {
+  catalog_ = std::make_shared<const CatalogEntry>(catalog);
+  // Bit positions follow the catalog, so every set is recomputed; catalogs
+  // change only on a TokenService redeploy.
+  std::vector<std::string> ids;
+  permission_sets_.ForEach(
+      [&](const std::string& id, const PermissionSetEntry&) {
+        ids.push_back(id);
+      });
+  for (const auto& id : ids) {
+    PermissionSetEntry* entry = permission_sets_.Mutable(id);
+    entry->bits = BitsOf(entry->set);
+  }
+}
+
+absl::Status ReplicaView::Upsert(const Record& record) {
+  switch (record.record_case()) {
+    case Record::kOrganization:
+      organizations_.Put(record.organization().id(), record.organization());
+      break;
+    case Record::kCatalog:
+      SetCatalog(record.catalog());
+      break;
+    case Record::kPermissionSet: {
+      PermissionSetEntry entry{record.permission_set(),
+                               BitsOf(record.permission_set())};
+      permission_sets_.Put(record.permission_set().id(), std::move(entry));
+      break;
+    }
+    case Record::kUser:
+      users_.Put(record.user().id(), record.user());
+      break;
+    case Record::kServiceUser:
+      service_users_.Put(record.service_user().id(), record.service_user());
+      break;
+    case Record::kToken: {
+      const auto& token = record.token();
+      if (const auto* old = tokens_.Find(token.id());
+          old != nullptr && old->secret_digest() != token.secret_digest()) {
+        const std::string* owner = token_by_digest_.Find(old->secret_digest());
+        if (owner != nullptr && *owner == token.id()) {
+          token_by_digest_.Erase(old->secret_digest());
+        }
+      }
+      tokens_.Put(token.id(), token);
+      token_by_digest_.Put(token.secret_digest(), token.id());
+      break;
+    }
+    case Record::kGroup:
+      groups_.Put(record.group().id(), record.group());
+      break;
+    case Record::kGroupMember: {
+      const auto& member = record.group_member();
+      Memberships* m = user_groups_.Mutable(member.user_id());
+      m->organization_id = member.organization_id();
+      m->ids.insert(member.group_id());
+      break;
+    }
+    case Record::kSite: {
+      const auto& site = record.site();
+      if (const auto* old = sites_.Find(site.id());
+          old != nullptr && old->parent_site_id() != site.parent_site_id() &&
+          !old->parent_site_id().empty()) {
+        EraseFromSet(site_children_, old->parent_site_id(), site.id());
+      }
+      sites_.Put(site.id(), site);
+      if (!site.parent_site_id().empty()) {
+        site_children_.Mutable(site.parent_site_id())->insert(site.id());
+      }
+      break;
+    }
+    case Record::kSiteMember: {
+      const auto& member = record.site_member();
+      Memberships* m = user_sites_.Mutable(member.user_id());
+      m->organization_id = member.organization_id();
+      m->ids.insert(member.site_id());
+      break;
+    }
+    case Record::kItem: {
+      const auto& item = record.item();
+      if (const auto* old = items_.Find(item.id()); old != nullptr) {
+        EraseFromSet(items_by_type_,
+                     TypeKey(old->organization_id(), old->type()), item.id());
+      }
+      items_.Put(item.id(), item);
+      items_by_type_.Mutable(TypeKey(item.organization_id(), item.type()))
+          ->insert(item.id());
+      break;
+    }
+    case Record::kGrant: {
+      if (const auto* old = grants_.Find(record.grant().id()); old != nullptr) {
+        Record previous;
+        *previous.mutable_grant() = *old;
+        auto removed = Remove(previous);
+        if (!removed.ok()) return removed;
+      }
+      auto grant = std::make_shared<const Grant>(record.grant());
+      if (grant->id().empty()) {
+        return absl::InvalidArgumentError("a grant record has no id");
+      }
+      grants_.Put(grant->id(), grant);
+      if (grant->target_case() == Grant::kItemId) {
+        item_grants_.Mutable(grant->item_id())->push_back(grant);
+      } else if (grant->target_case() == Grant::kItemType) {
+        rule_grants_
+            .Mutable(TypeKey(grant->organization_id(), grant->item_type()))
+            ->push_back(grant);
+      }
+      grants_by_grantee_.Mutable(GranteeKey(grant->grantee()))
+          ->insert(grant->id());
+      break;
+    }
+    case Record::RECORD_NOT_SET:
+      return absl::InvalidArgumentError("a change holds an empty record");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReplicaView::Remove(const Record& record) {
+  switch (record.record_case()) {
+    case Record::kOrganization:
+      organizations_.Erase(record.organization().id());
+      break;
+    case Record::kCatalog:
+      // The catalog is replaced, never deleted; keep deciding with the last.
+      break;
+    case Record::kPermissionSet:
+      permission_sets_.Erase(record.permission_set().id());
+      break;
+    case Record::kUser:
+      users_.Erase(record.user().id());
+      break;
+    case Record::kServiceUser:
+      service_users_.Erase(record.service_user().id());
+      break;
+    case Record::kToken: {
+      const auto* old = tokens_.Find(record.token().id());
+      if (old == nullptr) break;
+      const std::string* owner = token_by_digest_.Find(old->secret_digest());
+      if (owner != nullptr && *owner == old->id()) {
+        token_by_digest_.Erase(old->secret_digest());
+      }
+      tokens_.Erase(record.token().id());
+      break;
+    }
+    case Record::kGroup:
+      groups_.Erase(record.group().id());
+      break;
+    case Record::kGroupMember:
+      EraseMembership(user_groups_, record.group_member().user_id(),
+                      record.group_member().group_id());
+      break;
+    case Record::kSite: {
+      const auto* old = sites_.Find(record.site().id());
+      if (old == nullptr) break;
+      if (!old->parent_site_id().empty()) {
+        EraseFromSet(site_children_, old->parent_site_id(), old->id());
+      }
+      sites_.Erase(record.site().id());
+      break;
+    }
+    case Record::kSiteMember:
+      EraseMembership(user_sites_, record.site_member().user_id(),
+                      record.site_member().site_id());
+      break;
+    case Record::kItem: {
+      const auto* old = items_.Find(record.item().id());
+      if (old == nullptr) break;
+      EraseFromSet(items_by_type_,
+                   TypeKey(old->organization_id(), old->type()), old->id());
+      items_.Erase(record.item().id());
+      break;
+    }
+    case Record::kGrant: {
+      auto old = grants_.FindPtr(record.grant().id());
+      if (old == nullptr) break;
+      if (old->target_case() == Grant::kItemId) {
+        EraseGrant(item_grants_, old->item_id(), old->id());
+      } else if (old->target_case() == Grant::kItemType) {
+        EraseGrant(rule_grants_,
+                   TypeKey(old->organization_id(), old->item_type()),
+                   old->id());
+      }
+      EraseFromSet(grants_by_grantee_, GranteeKey(old->grantee()), old->id());
+      grants_.Erase(old->id());
+      break;
+    }
+    case Record::RECORD_NOT_SET:
+      return absl::InvalidArgumentError("a change holds an empty record");
+  }
+  return absl::OkStatus();
+}
+
+// ---- Subjects --------------------------------------------------------------
+
+void ReplicaView::FillSubject(const model::v1::Token* token,
+                              absl::string_view org_id,
+                              model::v1::SubjectKind kind,
+                              absl::string_view subject_id, Principal& out,
+                              bool& subject_active) const {
+  auto& subject = out.subject;
+  subject.set_organization_id(std::string(org_id));
+  subject.set_subject_id(std::string(subject_id));
+  if (token != nullptr) {
+    subject.set_token_id(token->id());
+    subject.set_token_kind(token->kind());
+  }
+  std::vector<std::string> set_ids;
+  subject_active = false;
+  if (kind == model::v1::SUBJECT_KIND_USER) {
+    subject.set_kind(model::v1::SUBJECT_KIND_USER);
+    const auto* user = users_.Find(subject_id);
+    if (user != nullptr) {
+      subject.set_display_name(user->display_name());
+      subject.set_login_allowed(true);
+      set_ids.push_back(user->permission_set_id());
+      subject_active = user->status() == model::v1::USER_STATUS_ACTIVE;
+    }
+  } else {
+    subject.set_kind(model::v1::SUBJECT_KIND_SERVICE_USER);
+    const auto* service_user = service_users_.Find(subject_id);
+    if (service_user != nullptr) {
+      subject.set_display_name(service_user->name());
+      subject.set_login_allowed(false);
+      set_ids.assign(service_user->permission_set_ids().begin(),
+                     service_user->permission_set_ids().end());
+      subject_active = true;
+    }
+  }
+  std::set<std::string> permissions;
+  for (const auto& set_id : set_ids) {
+    subject.add_permission_set_ids(set_id);
+    const auto* entry = permission_sets_.Find(set_id);
+    if (entry == nullptr) continue;
+    permissions.insert(entry->set.permissions().begin(),
+                       entry->set.permissions().end());
+  }
+  for (const auto& permission : permissions) subject.add_permissions(permission);
+}
+
+Principal ReplicaView::PrincipalForToken(
+    const model::v1::Token& token, absl::Time now,
+    const LocalUseLookup& local_use) const {
+  Principal principal;
+  principal.token_id = token.id();
+  principal.token_generation = token.generation();
+
+  // Expiry counts from the later of the replicated use and a use this
+  // process saw itself but TokenService may not have recorded yet.
+  tokens::EffectiveState state;
+  std::optional<LocalUse> local =
+      local_use ? local_use(token.id()) : std::nullopt;
+  if (local.has_value() && local->generation == token.generation() &&
+      local->used_at > tokens::FromProto(token.last_used_at())) {
+    model::v1::Token used = token;
+    *used.mutable_last_used_at() = tokens::ToProto(local->used_at);
+    state = tokens::StateAt(used, now);
+  } else {
+    state = tokens::StateAt(token, now);
+  }
+
+  bool subject_active = false;
+  FillSubject(&token, token.organization_id(),
+              token.kind() == model::v1::TOKEN_KIND_USER
+                  ? model::v1::SUBJECT_KIND_USER
+                  : model::v1::SUBJECT_KIND_SERVICE_USER,
+              token.subject_id(), principal, subject_active);
+  principal.failure = tokens::FailureFor(state);
+  if (!principal.failure.has_value() && !subject_active) {
+    principal.failure = token.kind() == model::v1::TOKEN_KIND_USER
+                            ? model::v1::AUTH_FAILURE_OWNER_INACTIVE
+                            : model::v1::AUTH_FAILURE_UNKNOWN;
+  }
+  principal.active = !principal.failure.has_value();
+  return principal;
+}
+
+Principal ReplicaView::ResolveToken(absl::string_view presented,
+                                    absl::Time now,
+                                    const LocalUseLookup& local_use) const {
+  Principal principal;
+  auto parsed =
+      secrets::Parse(std::string_view(presented.data(), presented.size()));
+  if (!parsed.ok()) {
+    principal.failure = model::v1::AUTH_FAILURE_MALFORMED;
+    return principal;
+  }
+  const std::string* token_id = token_by_digest_.Find(parsed->digest);
+  const model::v1::Token* token =
+      token_id == nullptr ? nullptr : tokens_.Find(*token_id);
+  if (token == nullptr ||
+      !secrets::DigestsEqual(token->secret_digest(), parsed->digest)) {
+    principal.failure = model::v1::AUTH_FAILURE_UNKNOWN;
+    return principal;
+  }
+  return PrincipalForToken(*token, now, local_use);
+}
+
+absl::StatusOr<Principal> ReplicaView::ResolveSubjectId(
+    absl::string_view subject_id, absl::Time now,
+    const LocalUseLookup& local_use) const {
+  std::string_view id(subject_id.data(), subject_id.size());
+  if (ids::IsValidId(id, ids::kUser)) {
+    const auto* user = users_.Find(subject_id);
+    if (user == nullptr) {
+      return absl::NotFoundError(
+          absl::StrCat("no user ", subject_id, " in the replica"));
+    }
+    Principal principal;
+    bool active = false;
+    FillSubject(nullptr, user->organization_id(), model::v1::SUBJECT_KIND_USER,
+                subject_id, principal, active);
+    principal.active = active;
+    return principal;
+  }
+  if (ids::IsValidId(id, ids::kServiceUser)) {
+    const auto* service_user = service_users_.Find(subject_id);
+    if (service_user == nullptr) {
+      return absl::NotFoundError(
+          absl::StrCat("no service user ", subject_id, " in the replica"));
+    }
+    // A service user acts only through its one token, so it is as active
+    // as that token.
+    const auto* token = tokens_.Find(service_user->token_id());
+    if (token != nullptr) {
+      Principal principal = PrincipalForToken(*token, now, local_use);
+      principal.failure.reset();
+      return principal;
+    }
+    Principal principal;
+    bool active = false;
+    FillSubject(nullptr, service_user->organization_id(),
+                model::v1::SUBJECT_KIND_SERVICE_USER, subject_id, principal,
+                active);
+    principal.active = false;
+    return principal;
+  }
+  return absl::InvalidArgumentError(
+      "subject_id must be a user id (usr_ followed by 20 lowercase letters "
+      "or digits 2-7) or a service user id (svc_ ...)");
+}
+
+// ---- Decisions -------------------------------------------------------------
+
+std::vector<std::string> ReplicaView::SetsWithPermission(
+    const Principal& principal, int bit) const {
+  std::vector<std::string> out;
+  for (const auto& set_id : principal.subject.permission_set_ids()) {
+    const auto* entry = permission_sets_.Find(set_id);
+    if (entry == nullptr) continue;
+    size_t word = static_cast<size_t>(bit) / 64;
+    if (word < entry->bits.size() &&
+        (entry->bits[word] >> (bit % 64) & 1) != 0) {
+      out.push_back(set_id);
+    }
+  }
+  return out;
+}
+
+bool ReplicaView::SiteReaches(absl::string_view grant_site,
+                              const Memberships* user_sites,
+                              std::string& via) const {
+  if (user_sites == nullptr) return false;
+  // A member of a site is a member of every site below it, so the grant
+  // reaches members of the named site and of every site above it.
+  std::string current(grant_site);
+  for (int depth = 0; depth < kMaxSiteDepth && !current.empty(); ++depth) {
+    if (user_sites->ids.contains(current)) {
+      via = std::string(grant_site);
+      return true;
+    }
+    const auto* site = sites_.Find(current);
+    if (site == nullptr) return false;
+    current = site->parent_site_id();
+  }
+  return false;
+}
+
+std::optional<ReplicaView::Reach> ReplicaView::Reaches(
+    const Principal& principal, const Grant& grant) const {
+  const auto& subject = principal.subject;
+  const bool is_user = subject.kind() == model::v1::SUBJECT_KIND_USER;
+  const auto& grantee = grant.grantee();
+  Reach reach;
+  switch (grantee.grantee_case()) {
+    case model::v1::Grantee::kUserId:
+      if (!is_user || grantee.user_id() != subject.subject_id()) break;
+      reach.path = model::v1::GRANT_PATH_DIRECT;
+      return reach;
+    case model::v1::Grantee::kServiceUserId:
+      if (is_user || grantee.service_user_id() != subject.subject_id()) break;
+      reach.path = model::v1::GRANT_PATH_DIRECT;
+      return reach;
+    // Service users never belong to groups, sites or an organization's
+    // everyone.
+    case model::v1::Grantee::kGroupId: {
+      if (!is_user) break;
+      const auto* groups = user_groups_.Find(subject.subject_id());
+      if (groups == nullptr || !groups->ids.contains(grantee.group_id())) {
+        break;
+      }
+      reach.path = model::v1::GRANT_PATH_GROUP;
+      reach.via_id = grantee.group_id();
+      return reach;
+    }
+    case model::v1::Grantee::kSiteId:
+      if (!is_user || !SiteReaches(grantee.site_id(),
+                                   user_sites_.Find(subject.subject_id()),
+                                   reach.via_id)) {
+        break;
+      }
+      reach.path = model::v1::GRANT_PATH_SITE;
+      return reach;
+    case model::v1::Grantee::kOrganizationId:
+      if (!is_user || grantee.organization_id() != subject.organization_id()) {
+        break;
+      }
+      reach.path = model::v1::GRANT_PATH_ORGANIZATION;
+      return reach;
+    case model::v1::Grantee::GRANTEE_NOT_SET:
+      break;
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<Decision> ReplicaView::Decide(
+    const Principal& principal, absl::string_view permission,
+    absl::string_view item_id, model::v1::Explanation* explanation) const {
+  // Input first: a malformed question gets an error, not a deny.
+  if (catalog_ == nullptr) {
+    return absl::UnavailableError("the replica has no permission catalog yet");
+  }
+  const model::v1::Permission* perm = catalog_->index.Find(permission);
+  if (perm == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "permission '", permission,
+        "' is not in the permission catalog; use a name like "
+        "templates.view"));
+  }
+  const bool item_permission = !perm->item_type().empty();
+  if (item_permission) {
+    auto valid = ids::ValidateId("item_id",
+                                 std::string_view(item_id.data(),
+                                                  item_id.size()),
+                                 ids::kItem);
+    if (!valid.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          valid.message(), " (permission '", permission, "' acts on ",
+          perm->item_type(), " items)"));
+    }
+  } else if (!item_id.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "item_id must be empty: permission '", permission,
+        "' is an organization-level permission"));
+  }
+
+  Decision decision;
+  auto finish = [&](DecisionReason reason, std::string summary) {
+    decision.reason = reason;
+    decision.allowed = reason == model::v1::DECISION_REASON_ALLOWED;
+    if (explanation != nullptr) {
+      explanation->set_allowed(decision.allowed);
+      explanation->set_reason(reason);
+      explanation->set_summary(std::move(summary));
+    }
+    return decision;
+  };
+  const auto& subject = principal.subject;
+  const std::string& name = subject.display_name().empty()
+                                ? subject.subject_id()
+                                : subject.display_name();
+  if (explanation != nullptr) {
+    *explanation->mutable_subject() = subject;
+    explanation->set_permission(std::string(permission));
+    explanation->set_required_level(perm->required_level());
+  }
+
+  // 1. The subject is active.
+  if (!principal.active) {
+    std::string why =
+        principal.failure.has_value()
+            ? absl::StrCat("its token is ",
+                           tokens::AuthFailureName(*principal.failure))
+            : std::string("it is deactivated, removed, or its token is not "
+                          "active");
+    return finish(model::v1::DECISION_REASON_SUBJECT_INACTIVE,
+                  absl::StrCat(name, " is not active (", why,
+                               "): reactivate it or use an active token."));
+  }
+
+  // 2. Its permission sets contain the permission.
+  std::vector<std::string> sets =
+      SetsWithPermission(principal, catalog_->bits.at(perm->name()));
+  if (explanation != nullptr) {
+    explanation->set_permission_granted(!sets.empty());
+    for (const auto& id : sets) {
+      explanation->add_permission_set_ids_with_permission(id);
+    }
+  }
+  if (sets.empty()) {
+    return finish(
+        model::v1::DECISION_REASON_PERMISSION_MISSING,
+        absl::StrCat("None of ", name, "'s permission sets contains '",
+                     permission, "': add it to one of them (",
+                     absl::StrJoin(subject.permission_set_ids(), ", "),
+                     ")."));
+  }
+  if (!item_permission) {
+    return finish(model::v1::DECISION_REASON_ALLOWED,
+                  absl::StrCat(name, " may use '", permission,
+                               "': permission set ", sets.front(),
+                               " contains it."));
+  }
+
+  // 3. The item exists, has the permission's type, and some grant reaching
+  // the subject gives the level the permission needs.
+  const model::v1::Item* item = items_.Find(item_id);
+  if (item == nullptr) {
+    return finish(model::v1::DECISION_REASON_ITEM_NOT_FOUND,
+                  absl::StrCat("Item ", item_id, " does not exist."));
+  }
+  if (item->type() != perm->item_type()) {
+    return finish(model::v1::DECISION_REASON_ITEM_TYPE_MISMATCH,
+                  absl::StrCat("Item ", item_id, " is a ", item->type(),
+                               ", but '", permission, "' acts on ",
+                               perm->item_type(), " items."));
+  }
+
+  const AccessLevel required = perm->required_level();
+  AccessLevel granted = model::v1::ACCESS_LEVEL_UNSPECIFIED;
+  std::vector<model::v1::GrantMatch> matches;
+  bool done = false;
+  auto consider = [&](const GrantList* grants, bool rule) {
+    if (grants == nullptr || done) return;
+    for (const auto& grant : *grants) {
+      auto reach = Reaches(principal, *grant);
+      if (!reach.has_value()) continue;
+      granted = std::max(granted, grant->level());
+      if (explanation == nullptr) {
+        if (granted >= required) {
+          done = true;
+          return;
+        }
+        continue;
+      }
+      model::v1::GrantMatch match;
+      *match.mutable_grant() = *grant;
+      match.set_path(reach->path);
+      match.set_via_id(reach->via_id);
+      match.set_rule(rule);
+      match.set_cross_organization(grant->organization_id() !=
+                                   subject.organization_id());
+      matches.push_back(std::move(match));
+    }
+  };
+  consider(item_grants_.Find(item_id), /*rule=*/false);
+  consider(rule_grants_.Find(TypeKey(item->organization_id(), item->type())),
+           /*rule=*/true);
+
+  if (explanation != nullptr) {
+    std::sort(matches.begin(), matches.end(),
+              [](const auto& a, const auto& b) {
+                if (a.grant().level() != b.grant().level()) {
+                  return a.grant().level() > b.grant().level();
+                }
+                return a.grant().id() < b.grant().id();
+              });
+    explanation->set_granted_level(granted);
+    for (auto& match : matches) *explanation->add_grants() = std::move(match);
+  }
+  if (granted == model::v1::ACCESS_LEVEL_UNSPECIFIED) {
+    return finish(
+        model::v1::DECISION_REASON_NO_ACCESS,
+        absl::StrCat("No grant includes ", name, " on item ", item_id,
+                     ": share it with the subject, a group or site it "
+                     "belongs to, or add a rule for ",
+                     item->type(), " items."));
+  }
+  if (granted < required) {
+    return finish(model::v1::DECISION_REASON_ACCESS_LEVEL_TOO_LOW,
+                  absl::StrCat(name, " has ", LevelName(granted),
+                               " access to item ", item_id, ", but '",
+                               permission, "' needs ", LevelName(required),
+                               ": raise the level of a grant that includes "
+                               "it."));
+  }
+  std::string how;
+  if (explanation != nullptr && explanation->grants_size() > 0) {
+    const auto& best = explanation->grants(0);
+    how = absl::StrCat(" through ", best.rule() ? "rule " : "grant ",
+                       best.grant().id(), " (", PathName(best.path()),
+                       best.via_id().empty() ? "" : " ", best.via_id(), ")");
+  }
+  return finish(model::v1::DECISION_REASON_ALLOWED,
+                absl::StrCat(name, " has ", LevelName(granted),
+                             " access to item ", item_id, how,
+                             ", enough for '", permission, "'."));
+}
+
+absl::StatusOr<Decision> ReplicaView::Check(const Principal& principal,
+                                            absl::string_view permission,
+                                            absl::string_view item_id) const {
+  return Decide(principal, permission, item_id, nullptr);
+}
+
+absl::StatusOr<model::v1::Explanation> ReplicaView::Explain(
+    const Principal& principal, absl::string_view permission,
+    absl::string_view item_id) const {
+  model::v1::Explanation explanation;
+  auto decided = Decide(principal, permission, item_id, &explanation);
+  if (!decided.ok()) return decided.status();
+  return explanation;
+}
+
+absl::StatusOr<AccessiblePage> ReplicaView::ListAccessible(
+    const Principal& principal, absl::string_view item_type,
+    absl::string_view permission, int page_size,
+    absl::string_view page_token) const {
+  if (catalog_ == nullptr) {
+    return absl::UnavailableError("the replica has no permission catalog yet");
+  }
+  if (!catalog_->index.IsItemType(item_type)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("item_type '", item_type,
+                     "' is not an item type of the permission catalog"));
+  }
+  const model::v1::Permission* perm = catalog_->index.Find(permission);
+  if (perm == nullptr || perm->item_type() != item_type) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "permission '", permission, "' must be a catalog permission that "
+        "acts on ", item_type, " items"));
+  }
+  auto size = validation::PageSize(page_size, 100, 1000);
+  if (!size.ok()) return size.status();
+  const std::string scope =
+      absl::StrCat("accessible/", item_type, "/", permission);
+  auto after = validation::DecodePageToken(scope, page_token);
+  if (!after.ok()) return after.status();
+
+  AccessiblePage page;
+  if (!principal.active ||
+      SetsWithPermission(principal, catalog_->bits.at(perm->name())).empty()) {
+    return page;
+  }
+
+  // The grantees that include the subject.
+  const auto& subject = principal.subject;
+  std::vector<std::string> keys;
+  if (subject.kind() == model::v1::SUBJECT_KIND_USER) {
+    keys.push_back(absl::StrCat("u:", subject.subject_id()));
+    keys.push_back(absl::StrCat("o:", subject.organization_id()));
+    if (const auto* groups = user_groups_.Find(subject.subject_id())) {
+      for (const auto& id : groups->ids) keys.push_back(absl::StrCat("g:", id));
+    }
+    // Grants to any site at or below a member site reach the user.
+    if (const auto* member_sites = user_sites_.Find(subject.subject_id())) {
+      absl::flat_hash_set<std::string> seen;
+      std::vector<std::string> pending(member_sites->ids.begin(),
+                                       member_sites->ids.end());
+      while (!pending.empty()) {
+        std::string site = std::move(pending.back());
+        pending.pop_back();
+        if (!seen.insert(site).second) continue;
+        keys.push_back(absl::StrCat("s:", site));
+        if (const auto* children = site_children_.Find(site)) {
+          pending.insert(pending.end(), children->begin(), children->end());
+        }
+      }
+    }
+  } else {
+    keys.push_back(absl::StrCat("v:", subject.subject_id()));
+  }
+
+  // The smallest page_size + 1 item ids after the token: one more than the
+  // page tells whether another page follows.
+  const size_t limit = static_cast<size_t>(*size) + 1;
+  absl::btree_set<std::string> found;
+  auto offer = [&](const std::string& id) {
+    if (id <= *after) return;
+    if (found.size() == limit && id >= *found.rbegin()) return;
+    found.insert(id);
+    if (found.size() > limit) found.erase(std::prev(found.end()));
+  };
+  for (const auto& key : keys) {
+    const IdSet* grant_ids = grants_by_grantee_.Find(key);
+    if (grant_ids == nullptr) continue;
+    for (const auto& grant_id : *grant_ids) {
+      const Grant* grant = grants_.Find(grant_id);
+      // One sufficient grant is enough; a lower one never is on its own.
+      if (grant == nullptr || grant->level() < perm->required_level()) continue;
+      if (grant->target_case() == Grant::kItemId) {
+        const auto* item = items_.Find(grant->item_id());
+        if (item != nullptr && item->type() == item_type) offer(item->id());
+      } else if (grant->target_case() == Grant::kItemType &&
+                 grant->item_type() == item_type) {
+        const IdSet* all = items_by_type_.Find(
+            TypeKey(grant->organization_id(), grant->item_type()));
+        if (all == nullptr) continue;
+        for (auto it = all->upper_bound(*after); it != all->end(); ++it) {
+          if (found.size() == limit && *it >= *found.rbegin()) break;
+          offer(*it);
+        }
+      }
+    }
+  }
+  for (const auto& id : found) {
+    if (page.item_ids.size() == static_cast<size_t>(*size)) break;
+    page.item_ids.push_back(id);
+  }
+  if (found.size() > static_cast<size_t>(*size)) {
+    page.next_page_token =
+        validation::EncodePageToken(scope, page.item_ids.back());
+  }
+  return page;
+}
+
+// ---- Records and digest ----------------------------------------------------
+
+std::vector<Record> ReplicaView::Records() const {
+  std::vector<Record> out;
+  if (catalog_ != nullptr) *out.emplace_back().mutable_catalog() =
+      catalog_->index.catalog();
+  organizations_.ForEach([&](const std::string&, const auto& v) {
+    *out.emplace_back().mutable_organization() = v;
+  });
+  permission_sets_.ForEach([&](const std::string&, const auto& v) {
+    *out.emplace_back().mutable_permission_set() = v.set;
+  });
+  users_.ForEach([&](const std::string&, const auto& v) {
+    *out.emplace_back().mutable_user() = v;
+  });
+  service_users_.ForEach([&](const std::string&, const auto& v) {
+    *out.emplace_back().mutable_service_user() = v;
+  });
+  tokens_.ForEach([&](const std::string&, const auto& v) {
+    *out.emplace_back().mutable_token() = v;
+  });
+  groups_.ForEach([&](const std::string&, const auto& v) {
+    *out.emplace_back().mutable_group() = v;
+  });
+  user_groups_.ForEach([&](const std::string& user_id, const Memberships& m) {
+    for (const auto& group_id : m.ids) {
+      auto* member = out.emplace_back().mutable_group_member();
+      member->set_organization_id(m.organization_id);
+      member->set_group_id(group_id);
+      member->set_user_id(user_id);
+    }
+  });
+  sites_.ForEach([&](const std::string&, const auto& v) {
+    *out.emplace_back().mutable_site() = v;
+  });
+  user_sites_.ForEach([&](const std::string& user_id, const Memberships& m) {
+    for (const auto& site_id : m.ids) {
+      auto* member = out.emplace_back().mutable_site_member();
+      member->set_organization_id(m.organization_id);
+      member->set_site_id(site_id);
+      member->set_user_id(user_id);
+    }
+  });
+  items_.ForEach([&](const std::string&, const auto& v) {
+    *out.emplace_back().mutable_item() = v;
+  });
+  grants_.ForEach([&](const std::string&, const auto& v) {
+    *out.emplace_back().mutable_grant() = v;
+  });
+  return out;
+}
+
+std::string RecordsDigest(const std::vector<Record>& records) {
+  std::vector<std::string> serialized;
+  serialized.reserve(records.size());
+  for (const auto& record : records) {
+    serialized.push_back(DeterministicBytes(record));
+  }
+  std::sort(serialized.begin(), serialized.end());
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  for (const auto& bytes : serialized) {
+    uint64_t length = bytes.size();
+    unsigned char prefix[8];
+    for (int i = 0; i < 8; ++i) prefix[i] = (length >> (56 - 8 * i)) & 0xff;
+    EVP_DigestUpdate(ctx, prefix, sizeof(prefix));
+    EVP_DigestUpdate(ctx, bytes.data(), bytes.size());
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(ctx, digest, &length);
+  EVP_MD_CTX_free(ctx);
+  return absl::BytesToHexString(absl::string_view(
+      reinterpret_cast<const char*>(digest), length));
+}
+
+std::string ReplicaView::Digest() const { return RecordsDigest(Records()); }
+
+IndexCounts ReplicaView::Counts() const {
+  IndexCounts counts;
+  counts.tokens = tokens_.size();
+  counts.users = users_.size();
+  counts.service_users = service_users_.size();
+  counts.permission_sets = permission_sets_.size();
+  counts.groups = groups_.size();
+  user_groups_.ForEach([&](const std::string&, const Memberships& m) {
+    counts.group_memberships += m.ids.size();
+  });
+  counts.sites = sites_.size();
+  user_sites_.ForEach([&](const std::string&, const Memberships& m) {
+    counts.site_memberships += m.ids.size();
+  });
+  counts.items = items_.size();
+  counts.grants = grants_.size();
+  counts.organizations = organizations_.size();
+  return counts;
+}
+
+// ---- ReplicaIndex ----------------------------------------------------------
+
+ReplicaIndex::ReplicaIndex() : current_(std::make_shared<ReplicaView>()) {}
+
+std::shared_ptr<const ReplicaView> ReplicaIndex::Current() const {
+  absl::MutexLock lock(&mutex_);
+  return current_;
+}
+
+void ReplicaIndex::Publish(std::shared_ptr<const ReplicaView> view) {
+  std::shared_ptr<const ReplicaView> previous;
+  {
+    absl::MutexLock lock(&mutex_);
+    previous = std::move(current_);
+    current_ = std::move(view);
+  }
+  // `previous` is freed here, outside the lock, if no reader holds it.
+}
+
+absl::Status ReplicaIndex::LoadSnapshot(int64_t revision,
+                                        const std::vector<Record>& records) {
+  auto view = std::make_shared<ReplicaView>();
+  // The catalog first, so permission sets get their bits on insert.
+  for (const auto& record : records) {
+    if (record.has_catalog()) view->SetCatalog(record.catalog());
+  }
+  for (const auto& record : records) {
+    if (record.has_catalog()) continue;
+    auto status = view->Upsert(record);
+    if (!status.ok()) return status;
+  }
+  view->revision_ = revision;
+  view->loaded_ = true;
+  view->Seal();
+  Publish(std::move(view));
+  return absl::OkStatus();
+}
+
+absl::Status ReplicaIndex::Apply(
+    const std::vector<model::v1::ChangeRecord>& changes) {
+  std::shared_ptr<const ReplicaView> base = Current();
+  if (!base->loaded()) {
+    return absl::FailedPreconditionError(
+        "changes cannot be applied before a snapshot is loaded");
+  }
+  auto next = std::make_shared<ReplicaView>(*base);
+  for (const auto& change : changes) {
+    if (change.revision() <= next->revision_) continue;
+    if (change.revision() != next->revision_ + 1) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "change stream gap: expected revision ", next->revision_ + 1,
+          ", got ", change.revision()));
+    }
+    for (const auto& record_change : change.changes()) {
+      auto status =
+          record_change.operation() == model::v1::CHANGE_OPERATION_DELETE
+              ? next->Remove(record_change.record())
+              : next->Upsert(record_change.record());
+      if (!status.ok()) return status;
+    }
+    next->revision_ = change.revision();
+  }
+  if (next->revision_ == base->revision_) return absl::OkStatus();
+  next->Seal();
+  Publish(std::move(next));
+  return absl::OkStatus();
+}
+
+}  // namespace warden::index
