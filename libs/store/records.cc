@@ -22,6 +22,25 @@ struct IndexEntry {
   bool unique = false;
 };
 
+// The id of whichever subject the grantee names; empty when none is set.
+absl::string_view GranteeId(const model::v1::Grantee& to) {
+  switch (to.grantee_case()) {
+    case model::v1::Grantee::kUserId:
+      return to.user_id();
+    case model::v1::Grantee::kServiceUserId:
+      return to.service_user_id();
+    case model::v1::Grantee::kGroupId:
+      return to.group_id();
+    case model::v1::Grantee::kSiteId:
+      return to.site_id();
+    case model::v1::Grantee::kOrganizationId:
+      return to.organization_id();
+    case model::v1::Grantee::GRANTEE_NOT_SET:
+      break;
+  }
+  return "";
+}
+
 std::vector<IndexEntry> IndexEntries(const Record& record) {
   std::vector<IndexEntry> entries;
   auto listing = [&](std::string key) {
@@ -102,24 +121,12 @@ std::vector<IndexEntry> IndexEntries(const Record& record) {
                              r.item_type(), "/", r.id()));
       }
       const model::v1::Grantee& to = r.grantee();
-      absl::string_view grantee_id;
-      switch (to.grantee_case()) {
-        case model::v1::Grantee::kUserId: grantee_id = to.user_id(); break;
-        case model::v1::Grantee::kServiceUserId:
-          grantee_id = to.service_user_id();
-          break;
-        case model::v1::Grantee::kGroupId: grantee_id = to.group_id(); break;
-        case model::v1::Grantee::kSiteId: grantee_id = to.site_id(); break;
-        case model::v1::Grantee::kOrganizationId:
-          grantee_id = to.organization_id();
-          break;
-        case model::v1::Grantee::GRANTEE_NOT_SET: break;
-      }
+      absl::string_view grantee_id = GranteeId(to);
       // Within one organization the grantee's organization may be left
       // unset; it is then the grant's own.
       absl::string_view grantee_org = to.grantee_organization_id().empty()
-                                         ? r.organization_id()
-                                         : to.grantee_organization_id();
+                                          ? r.organization_id()
+                                          : to.grantee_organization_id();
       if (!grantee_id.empty()) {
         listing(absl::StrCat("grant_to/", grantee_org, "/", grantee_id, "/",
                              r.id()));
@@ -138,7 +145,8 @@ std::vector<IndexEntry> IndexEntries(const Record& record) {
 // of "/", or keys of different records could collide.
 std::vector<absl::string_view> KeyIds(const Record& record) {
   switch (record.record_case()) {
-    case Record::kOrganization: return {record.organization().id()};
+    case Record::kOrganization:
+      return {record.organization().id()};
     case Record::kPermissionSet:
       return {record.permission_set().organization_id(),
               record.permission_set().id()};
@@ -173,8 +181,7 @@ std::vector<absl::string_view> KeyIds(const Record& record) {
     }
     case Record::kGrant: {
       const model::v1::Grant& r = record.grant();
-      absl::string_view target =
-          r.has_item_id() ? r.item_id() : r.item_type();
+      absl::string_view target = r.has_item_id() ? r.item_id() : r.item_type();
       return {r.organization_id(), r.id(), target};
     }
     case Record::kCatalog:
@@ -195,9 +202,9 @@ absl::Status Validate(const Record& record) {
   }
   for (absl::string_view id : KeyIds(record)) {
     if (id.empty() || absl::StrContains(id, '/')) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "record in ", TableLabel(record),
-          " has an empty id or one holding '/': \"", id, "\""));
+      return absl::InvalidArgumentError(
+          absl::StrCat("record in ", TableLabel(record),
+                       " has an empty id or one holding '/': \"", id, "\""));
     }
   }
   return absl::OkStatus();
@@ -224,8 +231,7 @@ absl::StatusOr<Record> DecodeStored(const Record& like,
       out.GetReflection()->MutableMessage(&out, SetField(like));
   if (!message->ParseFromString(bytes)) {
     return absl::InternalError(absl::StrCat(
-        "undecodable record in ", TableLabel(like), " at ",
-        PrimaryKey(like)));
+        "undecodable record in ", TableLabel(like), " at ", PrimaryKey(like)));
   }
   return out;
 }
@@ -266,19 +272,32 @@ Record WrapAs(const T& r, T* (Record::*member)()) {
 
 Table TableOf(const Record& record) {
   switch (record.record_case()) {
-    case Record::kOrganization: return Table::kOrganizations;
-    case Record::kPermissionSet: return Table::kPermissionSets;
-    case Record::kUser: return Table::kUsers;
-    case Record::kServiceUser: return Table::kServiceUsers;
-    case Record::kToken: return Table::kTokens;
-    case Record::kGroup: return Table::kGroups;
-    case Record::kGroupMember: return Table::kGroupMembers;
-    case Record::kSite: return Table::kSites;
-    case Record::kSiteMember: return Table::kSiteMembers;
-    case Record::kItem: return Table::kItems;
-    case Record::kGrant: return Table::kGrants;
-    case Record::kCatalog: return Table::kCatalog;
-    case Record::RECORD_NOT_SET: break;
+    case Record::kOrganization:
+      return Table::kOrganizations;
+    case Record::kPermissionSet:
+      return Table::kPermissionSets;
+    case Record::kUser:
+      return Table::kUsers;
+    case Record::kServiceUser:
+      return Table::kServiceUsers;
+    case Record::kToken:
+      return Table::kTokens;
+    case Record::kGroup:
+      return Table::kGroups;
+    case Record::kGroupMember:
+      return Table::kGroupMembers;
+    case Record::kSite:
+      return Table::kSites;
+    case Record::kSiteMember:
+      return Table::kSiteMembers;
+    case Record::kItem:
+      return Table::kItems;
+    case Record::kGrant:
+      return Table::kGrants;
+    case Record::kCatalog:
+      return Table::kCatalog;
+    case Record::RECORD_NOT_SET:
+      break;
   }
   // Unreachable for callers that meet the contract; Validate rejects it
   // before any write.
@@ -287,7 +306,8 @@ Table TableOf(const Record& record) {
 
 std::string PrimaryKey(const Record& record) {
   switch (record.record_case()) {
-    case Record::kOrganization: return record.organization().id();
+    case Record::kOrganization:
+      return record.organization().id();
     case Record::kPermissionSet:
       return OrgKey(record.permission_set().organization_id(),
                     record.permission_set().id());
@@ -316,8 +336,10 @@ std::string PrimaryKey(const Record& record) {
       return OrgKey(record.item().organization_id(), record.item().id());
     case Record::kGrant:
       return OrgKey(record.grant().organization_id(), record.grant().id());
-    case Record::kCatalog: return "catalog";
-    case Record::RECORD_NOT_SET: break;
+    case Record::kCatalog:
+      return "catalog";
+    case Record::RECORD_NOT_SET:
+      break;
   }
   return "";
 }
@@ -410,9 +432,8 @@ absl::Status DeleteRecord(WriteTxn& txn, const Record& record) {
   absl::StatusOr<std::optional<Record>> stored = ReadStored(txn, record);
   if (!stored.ok()) return stored.status();
   if (!stored->has_value()) {
-    return absl::NotFoundError(absl::StrCat(
-        "no record in ", TableLabel(record), " at ",
-        PrimaryKey(record)));
+    return absl::NotFoundError(absl::StrCat("no record in ", TableLabel(record),
+                                            " at ", PrimaryKey(record)));
   }
 
   // The stored state, not the caller's copy, says which keys exist.

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <deque>
 #include <future>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <thread>
@@ -84,16 +85,15 @@ std::string_view ToView(const rocksdb::Slice& s) {
 void SetTimestamp(absl::Time time, google::protobuf::Timestamp* out) {
   int64_t seconds = absl::ToUnixSeconds(time);
   out->set_seconds(seconds);
-  out->set_nanos(static_cast<int32_t>(
-      (time - absl::FromUnixSeconds(seconds)) / absl::Nanoseconds(1)));
+  out->set_nanos(static_cast<int32_t>((time - absl::FromUnixSeconds(seconds)) /
+                                      absl::Nanoseconds(1)));
 }
 
 absl::StatusOr<int64_t> DecodeMetaInt(absl::string_view key,
                                       const std::string& value) {
   if (value.size() != 8) {
-    return absl::DataLossError(
-        absl::StrCat("meta key ", key, " holds ", value.size(),
-                     " bytes, want 8"));
+    return absl::DataLossError(absl::StrCat("meta key ", key, " holds ",
+                                            value.size(), " bytes, want 8"));
   }
   return DecodeRevision(value);
 }
@@ -233,8 +233,7 @@ class GroupTxn : public WriteTxn {
 
   int64_t revision() const override { return commit_revision_ - 1; }
 
-  void Put(Table table, std::string_view key,
-           std::string_view value) override {
+  void Put(Table table, std::string_view key, std::string_view value) override {
     batch_->Put(Handle(table), ToSlice(key), ToSlice(value));
   }
 
@@ -272,39 +271,33 @@ class GroupTxn : public WriteTxn {
 
 }  // namespace
 
+namespace {
+
+// Column-family names, indexed by Table; keep them in the enum's order.
+constexpr std::string_view kTableNames[] = {
+    "meta",     "organizations", "permission_sets", "users", "service_users",
+    "tokens",   "groups",        "group_members",   "sites", "site_members",
+    "items",    "grants",        "catalog",         "index", "changes",
+    "activity", "requests",
+};
+static_assert(std::size(kTableNames) ==
+              static_cast<size_t>(Table::kRequests) + 1);
+
+}  // namespace
+
 const std::vector<Table>& AllTables() {
-  static const std::vector<Table> tables = {
-      Table::kMeta,         Table::kOrganizations, Table::kPermissionSets,
-      Table::kUsers,        Table::kServiceUsers,  Table::kTokens,
-      Table::kGroups,       Table::kGroupMembers,  Table::kSites,
-      Table::kSiteMembers,  Table::kItems,         Table::kGrants,
-      Table::kCatalog,      Table::kIndex,         Table::kChanges,
-      Table::kActivity,     Table::kRequests,
-  };
+  static const std::vector<Table> tables = [] {
+    std::vector<Table> all;
+    for (size_t i = 0; i < std::size(kTableNames); ++i) {
+      all.push_back(static_cast<Table>(i));
+    }
+    return all;
+  }();
   return tables;
 }
 
 std::string_view TableName(Table table) {
-  switch (table) {
-    case Table::kMeta: return "meta";
-    case Table::kOrganizations: return "organizations";
-    case Table::kPermissionSets: return "permission_sets";
-    case Table::kUsers: return "users";
-    case Table::kServiceUsers: return "service_users";
-    case Table::kTokens: return "tokens";
-    case Table::kGroups: return "groups";
-    case Table::kGroupMembers: return "group_members";
-    case Table::kSites: return "sites";
-    case Table::kSiteMembers: return "site_members";
-    case Table::kItems: return "items";
-    case Table::kGrants: return "grants";
-    case Table::kCatalog: return "catalog";
-    case Table::kIndex: return "index";
-    case Table::kChanges: return "changes";
-    case Table::kActivity: return "activity";
-    case Table::kRequests: return "requests";
-  }
-  return "unknown";
+  return kTableNames[static_cast<size_t>(table)];
 }
 
 std::string EncodeRevision(int64_t revision) {
@@ -455,8 +448,8 @@ class Store::Impl {
     rocksdb::Status status =
         batch.DeleteRange(Handle(Table::kChanges), begin, end);
     if (status.ok()) {
-      status = batch.Put(Handle(Table::kMeta), ToSlice(kOldestRetainedKey),
-                         end);
+      status =
+          batch.Put(Handle(Table::kMeta), ToSlice(kOldestRetainedKey), end);
     }
     if (status.ok()) status = db_->Write(CommitOptions(), &batch);
     if (!status.ok()) return FromRocksDb(status, "compact changes");
@@ -527,9 +520,9 @@ class Store::Impl {
         while (queue_.empty() && !stopping_) queue_changed_.Wait(&queue_mutex_);
         // Stopping still drains what was queued before it.
         if (queue_.empty()) return;
-        size_t take = std::min(queue_.size(),
-                               static_cast<size_t>(
-                                   std::max(1, options_.max_group_size)));
+        size_t take =
+            std::min(queue_.size(),
+                     static_cast<size_t>(std::max(1, options_.max_group_size)));
         group.assign(queue_.begin(), queue_.begin() + take);
         queue_.erase(queue_.begin(), queue_.begin() + take);
       }
@@ -589,8 +582,8 @@ class Store::Impl {
         ActivityEntry& entry = txn.activity()[i];
         entry.set_revision(revision);
         SetTimestamp(now, entry.mutable_time());
-        std::string key = absl::StrCat(entry.organization_id(), "/",
-                                       newest_first);
+        std::string key =
+            absl::StrCat(entry.organization_id(), "/", newest_first);
         key.push_back(static_cast<char>(i >> 8));
         key.push_back(static_cast<char>(i & 0xff));
         batch.Put(Handle(Table::kActivity), key, entry.SerializeAsString());
@@ -635,19 +628,17 @@ class Store::Impl {
                         resumed.ToString());
       }
     }
-    rocksdb::Status status =
-        db_->Write(CommitOptions(), batch.GetWriteBatch());
+    rocksdb::Status status = db_->Write(CommitOptions(), batch.GetWriteBatch());
     absl::MutexLock lock(&stats_mutex_);
     if (!status.ok()) {
       needs_resume_ = true;
       ++stats_.failed_groups;
-      Logger()->error("commit of revisions {} to {} in {} failed: {}",
-                      base + 1, last, options_.path, status.ToString());
+      Logger()->error("commit of revisions {} to {} in {} failed: {}", base + 1,
+                      last, options_.path, status.ToString());
       // NOTE: a write whose WAL append reached disk but whose sync failed may
       // still reappear on the next open; UNAVAILABLE means "unknown".
       return absl::UnavailableError(absl::StrCat(
-          "commit failed: ",
-          FromRocksDb(status, "write").message()));
+          "commit failed: ", FromRocksDb(status, "write").message()));
     }
     needs_resume_ = false;
     ++stats_.groups;
@@ -723,7 +714,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   rocksdb::Status status =
       rocksdb::DB::Open(db_options, options.path, families, &handles, &raw_db);
   // A lock held by another process is an I/O error, so UNAVAILABLE.
-  if (!status.ok()) return FromRocksDb(status, absl::StrCat("open ", options.path));
+  if (!status.ok())
+    return FromRocksDb(status, absl::StrCat("open ", options.path));
   std::unique_ptr<rocksdb::DB> db(raw_db);
   // handles[0] is "default"; the tables follow in AllTables() order.
   std::vector<rocksdb::ColumnFamilyHandle*> tables(
@@ -738,14 +730,14 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
 
   // Check, write or migrate the schema version.
   rocksdb::ColumnFamilyHandle* meta = tables[static_cast<size_t>(Table::kMeta)];
-  absl::StatusOr<int64_t> version = ReadMetaInt(
-      db.get(), rocksdb::ReadOptions(), meta, kSchemaVersionKey, 0);
+  absl::StatusOr<int64_t> version =
+      ReadMetaInt(db.get(), rocksdb::ReadOptions(), meta, kSchemaVersionKey, 0);
   if (!version.ok()) return close(version.status());
   if (*version > kSchemaVersion) {
-    return close(absl::FailedPreconditionError(absl::StrCat(
-        "store ", options.path, " has schema version ", *version,
-        ", newer than this binary's ", kSchemaVersion,
-        "; run a newer binary")));
+    return close(absl::FailedPreconditionError(
+        absl::StrCat("store ", options.path, " has schema version ", *version,
+                     ", newer than this binary's ", kSchemaVersion,
+                     "; run a newer binary")));
   }
   if (*version != kSchemaVersion) {
     if (*version != 0) {
@@ -767,15 +759,14 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   absl::StatusOr<int64_t> revision =
       ReadMetaInt(db.get(), rocksdb::ReadOptions(), meta, kRevisionKey, 0);
   if (!revision.ok()) return close(revision.status());
-  absl::StatusOr<int64_t> oldest = ReadMetaInt(
-      db.get(), rocksdb::ReadOptions(), meta, kOldestRetainedKey, 1);
+  absl::StatusOr<int64_t> oldest = ReadMetaInt(db.get(), rocksdb::ReadOptions(),
+                                               meta, kOldestRetainedKey, 1);
   if (!oldest.ok()) return close(oldest.status());
 
   Logger()->info("opened store {} at revision {}, schema version {}",
                  options.path, *revision, kSchemaVersion);
-  auto impl = std::make_unique<Impl>(options, std::move(db),
-                                     std::move(handles), std::move(tables),
-                                     *revision, *oldest);
+  auto impl = std::make_unique<Impl>(options, std::move(db), std::move(handles),
+                                     std::move(tables), *revision, *oldest);
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
