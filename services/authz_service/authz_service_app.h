@@ -1,0 +1,86 @@
+#ifndef WARDEN_SERVICES_AUTHZ_SERVICE_AUTHZ_SERVICE_APP_H_
+#define WARDEN_SERVICES_AUTHZ_SERVICE_AUTHZ_SERVICE_APP_H_
+
+// AuthzService assembled: the replica index, the change-stream follower that
+// fills it, the usage reporter, the handlers and the server. Used by main()
+// and by integration tests, which run it in-process on port 0.
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "libs/clock/clock.h"
+#include "libs/index/replica_index.h"
+#include "libs/server/grpc_server.h"
+#include "services/authz_service/authz_handlers.h"
+#include "services/authz_service/change_follower.h"
+#include "services/authz_service/revision_waiters.h"
+#include "services/authz_service/usage_reporter.h"
+
+namespace warden::authz_service {
+
+struct AuthzServiceConfig {
+  // gRPC listen address: localhost, beside the one microservice that calls
+  // it; port 0 picks a free one.
+  std::string listen_address = "127.0.0.1:50061";
+  // TokenService, host:port.
+  std::string token_service_address;
+  // A file holding the service-user token with platform.replication.
+  std::string credential_file;
+  // The token itself; when set, credential_file is not read (tests).
+  std::string credential;
+  // Decisions fail closed after this long without a message from
+  // TokenService. 30 s rides out a TokenService restart or rolling update
+  // (progress messages resume within seconds) while a revoke can never be
+  // ignored for longer than this.
+  absl::Duration max_staleness = absl::Seconds(30);
+  // How often token uses are reported to TokenService.
+  absl::Duration usage_flush_interval = absl::Seconds(10);
+  // The name TokenService's logs show for this follower.
+  std::string follower_name = "authz_service";
+  absl::Duration shutdown_grace = absl::Seconds(5);
+};
+
+// Thread-safe.
+class AuthzServiceApp {
+ public:
+  // Starts following TokenService and serving. Does not wait for the first
+  // snapshot: until it is loaded the server is NOT_SERVING and decisions
+  // are UNAVAILABLE. `clock` decides token expiry; not owned, must outlive
+  // the app. INVALID_ARGUMENT for a missing address or unreadable
+  // credential, UNAVAILABLE if the address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<AuthzServiceApp>> Start(
+      const AuthzServiceConfig& config, const Clock* clock);
+
+  ~AuthzServiceApp();
+  // Stops serving, the follower and the reporter (with a last usage flush).
+  void Shutdown();
+
+  int port() const { return server_->port(); }
+  const index::ReplicaIndex& index() const { return index_; }
+  UsageReporter& usage() { return *usage_; }
+  Lag lag() const { return follower_->lag(); }
+
+ private:
+  AuthzServiceApp() = default;
+  void WatchHealth();
+
+  AuthzServiceConfig config_;
+  index::ReplicaIndex index_;
+  std::unique_ptr<RevisionWaiters> waiters_;
+  std::unique_ptr<UsageReporter> usage_;
+  std::unique_ptr<ChangeFollower> follower_;
+  std::unique_ptr<AuthzHandlers> handlers_;
+  std::unique_ptr<server::GrpcServer> server_;
+  std::thread health_thread_;
+
+  absl::Mutex mutex_;
+  bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
+};
+
+}  // namespace warden::authz_service
+
+#endif  // WARDEN_SERVICES_AUTHZ_SERVICE_AUTHZ_SERVICE_APP_H_
