@@ -42,11 +42,12 @@ class TokenServiceProcess:
         self.data_dir = data_dir
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
-        self.log_path = os.path.join(data_dir, "..", f"log-{self.port}.txt")
+        self.log_path = os.path.join(os.path.dirname(data_dir),
+                                     f"log-{self.port}.txt")
         self.process = None
 
     def start(self):
-        self.log = open(self.log_path, "w")
+        self.log = open(self.log_path, "a")
         self.process = subprocess.Popen(
             [BINARY, f"--listen={self.address}", f"--data-dir={self.data_dir}",
              "--log-format=json"],
