@@ -12,6 +12,7 @@
 #include "libs/server/logging.h"
 #include "libs/store/records.h"
 #include "libs/tokens/token_rules.h"
+#include "services/token_service/directory_handlers.h"
 #include "services/token_service/token_handlers.h"
 
 namespace warden::token_service {
@@ -150,6 +151,10 @@ absl::StatusOr<std::unique_ptr<TokenServiceApp>> TokenServiceApp::Start(
 
   app->services_.push_back(
       std::make_unique<TokenHandlers>(app->registry_.get()));
+  app->directory_ = std::make_unique<directory::Directory>(
+      app->store_.get(), app->registry_.get());
+  app->services_.push_back(std::make_unique<DirectoryHandlers>(
+      app->directory_.get(), app->registry_.get()));
 
   server::GrpcServerOptions server_options;
   server_options.listen_address = config.listen_address;

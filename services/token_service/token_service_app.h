@@ -9,6 +9,7 @@
 #include "grpcpp/grpcpp.h"
 #include "libs/catalog/catalog.h"
 #include "libs/clock/clock.h"
+#include "libs/directory/directory.h"
 #include "libs/server/grpc_server.h"
 #include "libs/store/store.h"
 #include "libs/tokens/token_registry.h"
@@ -67,6 +68,7 @@ class TokenServiceApp {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<catalog::CatalogIndex> catalog_;
   std::unique_ptr<tokens::TokenRegistry> registry_;
+  std::unique_ptr<directory::Directory> directory_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<server::GrpcServer> server_;
 };
