@@ -115,6 +115,31 @@ absl::StatusOr<model::v1::PermissionCatalog> LoadCatalog(
   return **std::move(catalog);
 }
 
+// The catalog's permission named `name`; INVALID_ARGUMENT when unknown.
+absl::StatusOr<Permission> FindPermission(store::ReadView& view,
+                                          absl::string_view name) {
+  auto catalog = LoadCatalog(view);
+  if (!catalog.ok()) return catalog.status();
+  for (const Permission& p : catalog->permissions()) {
+    if (p.name() == name) return p;
+  }
+  return absl::InvalidArgumentError(
+      "permission is not in the permission catalog; use a catalog name "
+      "such as \"templates.view\" or \"platform.users\"");
+}
+
+// Every organization's id, in id order.
+absl::StatusOr<std::vector<std::string>> OrganizationIds(
+    store::ReadView& view) {
+  std::vector<std::string> orgs;
+  auto status = view.Scan(Table::kOrganizations, "", "", [&](auto key, auto) {
+    orgs.emplace_back(key);
+    return true;
+  });
+  if (!status.ok()) return status;
+  return orgs;
+}
+
 // The item with this id. Items are keyed by organization, so this looks in
 // `preferred_org` first and then in every organization.
 absl::StatusOr<std::optional<Item>> FindItem(store::ReadView& view,
@@ -123,13 +148,9 @@ absl::StatusOr<std::optional<Item>> FindItem(store::ReadView& view,
   auto item = store::GetRecord<Item>(view, Table::kItems,
                                      store::OrgKey(preferred_org, Std(item_id)));
   if (!item.ok() || item->has_value()) return item;
-  std::vector<std::string> orgs;
-  auto status = view.Scan(Table::kOrganizations, "", "", [&](auto key, auto) {
-    orgs.emplace_back(key);
-    return true;
-  });
-  if (!status.ok()) return status;
-  for (const auto& org : orgs) {
+  auto orgs = OrganizationIds(view);
+  if (!orgs.ok()) return orgs.status();
+  for (const auto& org : *orgs) {
     if (org == preferred_org) continue;
     item = store::GetRecord<Item>(view, Table::kItems,
                                   store::OrgKey(org, Std(item_id)));
@@ -479,17 +500,9 @@ absl::StatusOr<Permission> ResolvePermission(store::ReadView& view,
     return absl::InvalidArgumentError(
         "permission is required, for example \"templates.view\"");
   }
-  auto catalog = LoadCatalog(view);
-  if (!catalog.ok()) return catalog.status();
-  const Permission* found = nullptr;
-  for (const Permission& p : catalog->permissions()) {
-    if (p.name() == name) found = &p;
-  }
-  if (found == nullptr) {
-    return absl::InvalidArgumentError(
-        "permission is not in the permission catalog; use a catalog name "
-        "such as \"templates.view\" or \"platform.users\"");
-  }
+  auto permission = FindPermission(view, name);
+  if (!permission.ok()) return permission.status();
+  const Permission* found = &*permission;
   if (found->item_type().empty()) {
     if (!item_id.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -539,17 +552,37 @@ Explanation ExplainAuthFailure(model::v1::AuthFailure failure,
   return explanation;
 }
 
+namespace {
+
+// A validated question: the permission asked about and the subject resolved.
+struct Question {
+  Permission permission;
+  ResolvedSubject subject;
+};
+
+absl::StatusOr<Question> Prepare(store::ReadView& view, const SubjectRef& ref,
+                                 absl::string_view permission,
+                                 absl::string_view item_id, absl::Time now) {
+  auto valid = ValidateSubjectRef("subject", ref);
+  if (!valid.ok()) return valid;
+  auto perm = ResolvePermission(view, permission, item_id);
+  if (!perm.ok()) return perm.status();
+  auto resolved = ResolveSubject(view, ref, now);
+  if (!resolved.ok()) return resolved.status();
+  return Question{*std::move(perm), *std::move(resolved)};
+}
+
+}  // namespace
+
 ReferenceDecider::ReferenceDecider(const Clock* clock) : clock_(clock) {}
 
 absl::StatusOr<Decision> ReferenceDecider::Check(
     store::ReadView& view, const SubjectRef& ref, absl::string_view permission,
     absl::string_view item_id) const {
-  auto valid = ValidateSubjectRef("subject", ref);
-  if (!valid.ok()) return valid;
-  auto perm = ResolvePermission(view, permission, item_id);
-  if (!perm.ok()) return perm.status();
-  auto resolved = ResolveSubject(view, ref, clock_->Now());
-  if (!resolved.ok()) return resolved.status();
+  auto question = Prepare(view, ref, permission, item_id, clock_->Now());
+  if (!question.ok()) return question.status();
+  const Permission* perm = &question->permission;
+  const ResolvedSubject* resolved = &question->subject;
   auto deny = [](DecisionReason reason) { return Decision{false, reason}; };
 
   if (!resolved->active) return deny(model::v1::DECISION_REASON_SUBJECT_INACTIVE);
@@ -578,12 +611,10 @@ absl::StatusOr<Decision> ReferenceDecider::Check(
 absl::StatusOr<Explanation> ReferenceDecider::Explain(
     store::ReadView& view, const SubjectRef& ref, absl::string_view permission,
     absl::string_view item_id) const {
-  auto valid = ValidateSubjectRef("subject", ref);
-  if (!valid.ok()) return valid;
-  auto perm = ResolvePermission(view, permission, item_id);
-  if (!perm.ok()) return perm.status();
-  auto resolved = ResolveSubject(view, ref, clock_->Now());
-  if (!resolved.ok()) return resolved.status();
+  auto question = Prepare(view, ref, permission, item_id, clock_->Now());
+  if (!question.ok()) return question.status();
+  const Permission* perm = &question->permission;
+  const ResolvedSubject* resolved = &question->subject;
 
   Explanation out;
   const model::v1::AuthenticatedSubject& subject = resolved->subject;
@@ -687,16 +718,9 @@ absl::StatusOr<AccessiblePage> ReferenceDecider::ListAccessible(
   auto size =
       validation::PageSize(page_size, kDefaultListPageSize, kMaxListPageSize);
   if (!size.ok()) return size.status();
-  auto catalog = LoadCatalog(view);
-  if (!catalog.ok()) return catalog.status();
-  const Permission* perm = nullptr;
-  for (const Permission& p : catalog->permissions()) {
-    if (p.name() == permission) perm = &p;
-  }
-  if (perm == nullptr) {
-    return absl::InvalidArgumentError(
-        "permission is not in the permission catalog");
-  }
+  auto found = FindPermission(view, permission);
+  if (!found.ok()) return found.status();
+  const Permission* perm = &*found;
   if (perm->item_type().empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
         perm->name(),
@@ -710,14 +734,10 @@ absl::StatusOr<AccessiblePage> ReferenceDecider::ListAccessible(
   if (!after.ok()) return after.status();
 
   // Every item of the type in every organization, by id.
-  std::vector<std::string> orgs;
-  auto status = view.Scan(Table::kOrganizations, "", "", [&](auto key, auto) {
-    orgs.emplace_back(key);
-    return true;
-  });
-  if (!status.ok()) return status;
+  auto orgs = OrganizationIds(view);
+  if (!orgs.ok()) return orgs.status();
   std::vector<std::string> candidates;
-  for (const auto& org : orgs) {
+  for (const auto& org : *orgs) {
     auto ids = IndexIds(view, absl::StrCat("item_type/", org, "/",
                                            perm->item_type(), "/"));
     if (!ids.ok()) return ids.status();

@@ -105,12 +105,16 @@ AccessHandlers::AccessHandlers(store::Store* store,
                                const Clock* clock)
     : store_(store), registry_(registry), decider_(clock) {}
 
-grpc::Status AccessHandlers::Check(grpc::ServerContext* context,
-                                   const access::v1::CheckRequest* request,
-                                   access::v1::CheckResponse* response) {
+// The steps both RPCs share: authenticate the caller, resolve whom the
+// question is about, and read one view. `decide` answers for a subject;
+// `failed` answers for a presented token that did not authenticate.
+template <typename Response, typename Decide, typename Failed>
+grpc::Status AccessHandlers::Answer(grpc::ServerContext* context,
+                                    const access::v1::AccessQuestion& question,
+                                    Response* response, Decide decide,
+                                    Failed failed) {
   auto caller = AuthenticateCaller(*registry_, *context);
   if (!caller.ok()) return ToGrpcStatus(caller.status(), context);
-  const access::v1::AccessQuestion& question = request->question();
   auto asked = ResolveAsked(*registry_, *caller, question);
   if (!asked.ok()) return ToGrpcStatus(asked.status());
 
@@ -120,44 +124,50 @@ grpc::Status AccessHandlers::Check(grpc::ServerContext* context,
     auto permission = access::ResolvePermission(*view, question.permission(),
                                                 question.item_id());
     if (!permission.ok()) return ToGrpcStatus(permission.status());
-    response->set_allowed(false);
-    response->set_reason(model::v1::DECISION_REASON_SUBJECT_INACTIVE);
     response->set_auth_failure(asked->failure);
+    failed(access::ExplainAuthFailure(asked->failure, *permission));
     return grpc::Status::OK;
   }
-  auto decision = decider_.Check(*view, *asked->subject, question.permission(),
-                                 question.item_id());
-  if (!decision.ok()) return ToGrpcStatus(decision.status());
-  response->set_allowed(decision->allowed);
-  response->set_reason(decision->reason);
-  return grpc::Status::OK;
+  return ToGrpcStatus(decide(*view, *asked->subject));
+}
+
+grpc::Status AccessHandlers::Check(grpc::ServerContext* context,
+                                   const access::v1::CheckRequest* request,
+                                   access::v1::CheckResponse* response) {
+  const access::v1::AccessQuestion& question = request->question();
+  return Answer(
+      context, question, response,
+      [&](store::ReadView& view, const access::SubjectRef& subject) {
+        auto decision = decider_.Check(view, subject, question.permission(),
+                                       question.item_id());
+        if (!decision.ok()) return decision.status();
+        response->set_allowed(decision->allowed);
+        response->set_reason(decision->reason);
+        return absl::OkStatus();
+      },
+      [&](const model::v1::Explanation& explanation) {
+        response->set_allowed(explanation.allowed());
+        response->set_reason(explanation.reason());
+      });
 }
 
 grpc::Status AccessHandlers::Explain(grpc::ServerContext* context,
                                      const access::v1::ExplainRequest* request,
                                      access::v1::ExplainResponse* response) {
-  auto caller = AuthenticateCaller(*registry_, *context);
-  if (!caller.ok()) return ToGrpcStatus(caller.status(), context);
   const access::v1::AccessQuestion& question = request->question();
-  auto asked = ResolveAsked(*registry_, *caller, question);
-  if (!asked.ok()) return ToGrpcStatus(asked.status());
-
-  auto view = store_->Read();
-  response->set_revision(view->revision());
-  if (!asked->subject.has_value()) {
-    auto permission = access::ResolvePermission(*view, question.permission(),
-                                                question.item_id());
-    if (!permission.ok()) return ToGrpcStatus(permission.status());
-    *response->mutable_explanation() =
-        access::ExplainAuthFailure(asked->failure, *permission);
-    response->set_auth_failure(asked->failure);
-    return grpc::Status::OK;
-  }
-  auto explanation = decider_.Explain(*view, *asked->subject,
-                                      question.permission(), question.item_id());
-  if (!explanation.ok()) return ToGrpcStatus(explanation.status());
-  *response->mutable_explanation() = *std::move(explanation);
-  return grpc::Status::OK;
+  return Answer(
+      context, question, response,
+      [&](store::ReadView& view, const access::SubjectRef& subject) {
+        auto explanation = decider_.Explain(view, subject,
+                                            question.permission(),
+                                            question.item_id());
+        if (!explanation.ok()) return explanation.status();
+        *response->mutable_explanation() = *std::move(explanation);
+        return absl::OkStatus();
+      },
+      [&](model::v1::Explanation explanation) {
+        *response->mutable_explanation() = std::move(explanation);
+      });
 }
 
 }  // namespace warden::token_service

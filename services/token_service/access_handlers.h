@@ -29,6 +29,11 @@ class AccessHandlers final : public access::v1::AccessService::Service {
                        access::v1::ExplainResponse* response) override;
 
  private:
+  template <typename Response, typename Decide, typename Failed>
+  grpc::Status Answer(grpc::ServerContext* context,
+                      const access::v1::AccessQuestion& question,
+                      Response* response, Decide decide, Failed failed);
+
   store::Store* store_;
   tokens::TokenRegistry* registry_;
   access::ReferenceDecider decider_;
