@@ -12,6 +12,7 @@
 #include "libs/server/logging.h"
 #include "libs/store/records.h"
 #include "libs/tokens/token_rules.h"
+#include "services/token_service/access_handlers.h"
 #include "services/token_service/directory_handlers.h"
 #include "services/token_service/token_handlers.h"
 
@@ -151,6 +152,8 @@ absl::StatusOr<std::unique_ptr<TokenServiceApp>> TokenServiceApp::Start(
 
   app->services_.push_back(
       std::make_unique<TokenHandlers>(app->registry_.get()));
+  app->services_.push_back(std::make_unique<AccessHandlers>(
+      app->store_.get(), app->registry_.get(), clock));
   app->directory_ = std::make_unique<directory::Directory>(
       app->store_.get(), app->registry_.get());
   app->services_.push_back(std::make_unique<DirectoryHandlers>(
