@@ -52,18 +52,17 @@ absl::StatusOr<Grantee> ResolveGrantee(store::ReadView& view,
   auto valid = ids::ValidateId("grantee.grantee_organization_id", org,
                                ids::kOrganization);
   if (!valid.ok()) return valid;
-  auto org_record =
-      store::GetRecord<model::v1::Organization>(view, Table::kOrganizations, org);
+  auto org_record = store::GetRecord<model::v1::Organization>(
+      view, Table::kOrganizations, org);
   if (!org_record.ok()) return org_record.status();
   if (!org_record->has_value()) {
-    return absl::NotFoundError(absl::StrCat("organization ", org,
-                                            " does not exist"));
+    return absl::NotFoundError(
+        absl::StrCat("organization ", org, " does not exist"));
   }
 
   auto missing = [&](absl::string_view kind, const std::string& id) {
-    return absl::NotFoundError(absl::StrCat(kind, " ", id,
-                                            " does not exist in organization ",
-                                            org));
+    return absl::NotFoundError(
+        absl::StrCat(kind, " ", id, " does not exist in organization ", org));
   };
   auto exists = [&](Table table, std::string_view field,
                     std::string_view prefix, absl::string_view kind,
@@ -86,16 +85,17 @@ absl::StatusOr<Grantee> ResolveGrantee(store::ReadView& view,
       if (!user.ok()) return user.status();
       if (!user->has_value()) return missing("user", grantee.user_id());
       if ((*user)->status() == model::v1::USER_STATUS_REMOVED) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "user ", grantee.user_id(), " was removed and cannot be given "
-            "access"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("user ", grantee.user_id(),
+                         " was removed and cannot be given "
+                         "access"));
       }
       return grantee;
     }
     case Grantee::kServiceUserId: {
-      auto found = exists(Table::kServiceUsers, "grantee.service_user_id",
-                          ids::kServiceUser, "service user",
-                          grantee.service_user_id());
+      auto found =
+          exists(Table::kServiceUsers, "grantee.service_user_id",
+                 ids::kServiceUser, "service user", grantee.service_user_id());
       if (!found.ok()) return found;
       return grantee;
     }
@@ -142,7 +142,8 @@ absl::Status CheckTarget(store::ReadView& view, const std::string& org,
         "set exactly one of item_id (one item) and item_type (a rule over "
         "every item of the type)");
   }
-  if (!target.item_id.empty()) return LoadItem(view, org, target.item_id).status();
+  if (!target.item_id.empty())
+    return LoadItem(view, org, target.item_id).status();
   return CheckItemType(view, "item_type", target.item_type);
 }
 
@@ -151,8 +152,8 @@ absl::Status CheckTarget(store::ReadView& view, const std::string& org,
 absl::StatusOr<Written<Item>> Directory::CreateItem(
     const Caller& caller, const std::string& type, const std::string& name,
     const std::string& site_id, const std::string& request_id) {
-  auto allowed = tokens::RequirePermission(caller, catalog::kContent,
-                                           "registering items");
+  auto allowed =
+      tokens::RequirePermission(caller, catalog::kContent, "registering items");
   if (!allowed.ok()) return allowed;
   for (auto status :
        {validation::ValidateName("name", name, kMaxItemNameChars),
@@ -165,32 +166,33 @@ absl::StatusOr<Written<Item>> Directory::CreateItem(
   }
   Written<Item> written;
   const std::string& org = caller.organization_id();
-  auto revision = store_->Write("item.create", [&](store::WriteTxn& txn)
-                                                   -> absl::Status {
-    auto replayed = internal::ReplayCreate(txn, Table::kItems, caller,
-                                           request_id, ids::kItem,
-                                           &written.record);
-    if (!replayed.ok()) return replayed.status();
-    if (*replayed) return absl::OkStatus();
-    auto typed = CheckItemType(txn, "type", type);
-    if (!typed.ok()) return typed;
-    if (!site_id.empty()) {
-      auto site = Load<model::v1::Site>(txn, Table::kSites, org, site_id,
-                                        "site_id", ids::kSite, "site");
-      if (!site.ok()) return site.status();
-    }
-    Item& item = written.record;
-    item.set_id(ids::NewId(ids::kItem));
-    item.set_organization_id(org);
-    item.set_type(type);
-    item.set_name(name);
-    item.set_site_id(site_id);
-    auto put = store::Put(txn, item);
-    if (!put.ok()) return put;
-    internal::RememberCreate(txn, caller, request_id, item.id());
-    txn.AddActivity(Activity(caller, "item.create", "item", item.id(), name));
-    return absl::OkStatus();
-  });
+  auto revision =
+      store_->Write("item.create", [&](store::WriteTxn& txn) -> absl::Status {
+        auto replayed =
+            internal::ReplayCreate(txn, Table::kItems, caller, request_id,
+                                   ids::kItem, &written.record);
+        if (!replayed.ok()) return replayed.status();
+        if (*replayed) return absl::OkStatus();
+        auto typed = CheckItemType(txn, "type", type);
+        if (!typed.ok()) return typed;
+        if (!site_id.empty()) {
+          auto site = Load<model::v1::Site>(txn, Table::kSites, org, site_id,
+                                            "site_id", ids::kSite, "site");
+          if (!site.ok()) return site.status();
+        }
+        Item& item = written.record;
+        item.set_id(ids::NewId(ids::kItem));
+        item.set_organization_id(org);
+        item.set_type(type);
+        item.set_name(name);
+        item.set_site_id(site_id);
+        auto put = store::Put(txn, item);
+        if (!put.ok()) return put;
+        internal::RememberCreate(txn, caller, request_id, item.id());
+        txn.AddActivity(
+            Activity(caller, "item.create", "item", item.id(), name));
+        return absl::OkStatus();
+      });
   if (!revision.ok()) return revision.status();
   written.revision = *revision;
   return written;
@@ -242,24 +244,25 @@ absl::StatusOr<Written<Item>> Directory::UpdateItem(const Caller& caller,
   }
   Written<Item> written;
   const std::string& org = caller.organization_id();
-  auto revision = store_->Write("item.update", [&](store::WriteTxn& txn)
-                                                   -> absl::Status {
-    auto item = LoadItem(txn, org, item_id);
-    if (!item.ok()) return item.status();
-    if (edit.site_id && !edit.site_id->empty()) {
-      auto site = Load<model::v1::Site>(txn, Table::kSites, org, *edit.site_id,
-                                        "site_id", ids::kSite, "site");
-      if (!site.ok()) return site.status();
-    }
-    if (edit.site_id) item->set_site_id(*edit.site_id);
-    if (edit.name) item->set_name(*edit.name);
-    auto put = store::Put(txn, *item);
-    if (!put.ok()) return put;
-    txn.AddActivity(
-        Activity(caller, "item.update", "item", item_id, item->name()));
-    written.record = *std::move(item);
-    return absl::OkStatus();
-  });
+  auto revision =
+      store_->Write("item.update", [&](store::WriteTxn& txn) -> absl::Status {
+        auto item = LoadItem(txn, org, item_id);
+        if (!item.ok()) return item.status();
+        if (edit.site_id && !edit.site_id->empty()) {
+          auto site =
+              Load<model::v1::Site>(txn, Table::kSites, org, *edit.site_id,
+                                    "site_id", ids::kSite, "site");
+          if (!site.ok()) return site.status();
+        }
+        if (edit.site_id) item->set_site_id(*edit.site_id);
+        if (edit.name) item->set_name(*edit.name);
+        auto put = store::Put(txn, *item);
+        if (!put.ok()) return put;
+        txn.AddActivity(
+            Activity(caller, "item.update", "item", item_id, item->name()));
+        written.record = *std::move(item);
+        return absl::OkStatus();
+      });
   if (!revision.ok()) return revision.status();
   written.revision = *revision;
   return written;
@@ -271,33 +274,33 @@ absl::StatusOr<int64_t> Directory::DeleteItem(const Caller& caller,
       tokens::RequirePermission(caller, catalog::kContent, "deleting items");
   if (!allowed.ok()) return allowed;
   const std::string& org = caller.organization_id();
-  return store_->Write("item.delete", [&](store::WriteTxn& txn)
-                                          -> absl::Status {
-    auto item = LoadItem(txn, org, item_id);
-    if (!item.ok()) return item.status();
-    auto grant_ids = internal::IndexedIds(
-        txn, absl::StrCat("grant_item/", org, "/", item_id, "/"));
-    if (!grant_ids.ok()) return grant_ids.status();
-    for (const auto& grant_id : *grant_ids) {
-      Grant grant;
-      grant.set_id(grant_id);
-      grant.set_organization_id(org);
-      auto removed = store::Remove(txn, grant);
-      if (!removed.ok()) return removed;
-    }
-    auto removed = store::Remove(txn, *item);
-    if (!removed.ok()) return removed;
-    txn.AddActivity(
-        Activity(caller, "item.delete", "item", item_id, item->name()));
-    return absl::OkStatus();
-  });
+  return store_->Write(
+      "item.delete", [&](store::WriteTxn& txn) -> absl::Status {
+        auto item = LoadItem(txn, org, item_id);
+        if (!item.ok()) return item.status();
+        auto grant_ids = internal::IndexedIds(
+            txn, absl::StrCat("grant_item/", org, "/", item_id, "/"));
+        if (!grant_ids.ok()) return grant_ids.status();
+        for (const auto& grant_id : *grant_ids) {
+          auto grant = Load<Grant>(txn, Table::kGrants, org, grant_id,
+                                   "grant_id", ids::kGrant, "grant");
+          if (!grant.ok()) return grant.status();
+          auto removed = store::Remove(txn, *grant);
+          if (!removed.ok()) return removed;
+        }
+        auto removed = store::Remove(txn, *item);
+        if (!removed.ok()) return removed;
+        txn.AddActivity(
+            Activity(caller, "item.delete", "item", item_id, item->name()));
+        return absl::OkStatus();
+      });
 }
 
 absl::StatusOr<Written<Grant>> Directory::CreateGrant(
     const Caller& caller, const GrantTarget& target, const Grantee& grantee,
     model::v1::AccessLevel level, const std::string& request_id) {
-  auto allowed = tokens::RequirePermission(caller, catalog::kContent,
-                                           "sharing items");
+  auto allowed =
+      tokens::RequirePermission(caller, catalog::kContent, "sharing items");
   if (!allowed.ok()) return allowed;
   if (level != model::v1::ACCESS_LEVEL_VIEW &&
       level != model::v1::ACCESS_LEVEL_EDIT &&
@@ -311,53 +314,53 @@ absl::StatusOr<Written<Grant>> Directory::CreateGrant(
 
   Written<Grant> written;
   const std::string& org = caller.organization_id();
-  auto revision = store_->Write("grant.create", [&](store::WriteTxn& txn)
-                                                    -> absl::Status {
-    auto replayed = internal::ReplayCreate(txn, Table::kGrants, caller,
-                                           request_id, ids::kGrant,
-                                           &written.record);
-    if (!replayed.ok()) return replayed.status();
-    if (*replayed) return absl::OkStatus();
-    auto target_ok = CheckTarget(txn, org, target);
-    if (!target_ok.ok()) return target_ok;
-    auto resolved = ResolveGrantee(txn, org, grantee);
-    if (!resolved.ok()) return resolved.status();
+  auto revision =
+      store_->Write("grant.create", [&](store::WriteTxn& txn) -> absl::Status {
+        auto replayed =
+            internal::ReplayCreate(txn, Table::kGrants, caller, request_id,
+                                   ids::kGrant, &written.record);
+        if (!replayed.ok()) return replayed.status();
+        if (*replayed) return absl::OkStatus();
+        auto target_ok = CheckTarget(txn, org, target);
+        if (!target_ok.ok()) return target_ok;
+        auto resolved = ResolveGrantee(txn, org, grantee);
+        if (!resolved.ok()) return resolved.status();
 
-    // One grant per target and grantee, so changing a level is a visible
-    // delete and create rather than two grants that disagree.
-    auto existing = internal::IndexedIds(txn, TargetPrefix(org, target));
-    if (!existing.ok()) return existing.status();
-    for (const auto& id : *existing) {
-      auto other = store::GetRecord<Grant>(txn, Table::kGrants,
-                                           store::OrgKey(org, id));
-      if (!other.ok()) return other.status();
-      if (other->has_value() &&
-          (*other)->grantee().SerializeAsString() ==
-              resolved->SerializeAsString()) {
-        return absl::AlreadyExistsError(absl::StrCat(
-            "grant ", id, " already gives this grantee access to this "
-            "target; delete it first to change the level"));
-      }
-    }
+        // One grant per target and grantee, so changing a level is a visible
+        // delete and create rather than two grants that disagree.
+        auto existing = internal::IndexedIds(txn, TargetPrefix(org, target));
+        if (!existing.ok()) return existing.status();
+        for (const auto& id : *existing) {
+          auto other = store::GetRecord<Grant>(txn, Table::kGrants,
+                                               store::OrgKey(org, id));
+          if (!other.ok()) return other.status();
+          if (other->has_value() && (*other)->grantee().SerializeAsString() ==
+                                        resolved->SerializeAsString()) {
+            return absl::AlreadyExistsError(
+                absl::StrCat("grant ", id,
+                             " already gives this grantee access to this "
+                             "target; delete it first to change the level"));
+          }
+        }
 
-    Grant& grant = written.record;
-    grant.set_id(ids::NewId(ids::kGrant));
-    grant.set_organization_id(org);
-    if (!target.item_id.empty()) {
-      grant.set_item_id(target.item_id);
-    } else {
-      grant.set_item_type(target.item_type);
-    }
-    *grant.mutable_grantee() = *resolved;
-    grant.set_level(level);
-    auto put = store::Put(txn, grant);
-    if (!put.ok()) return put;
-    internal::RememberCreate(txn, caller, request_id, grant.id());
-    txn.AddActivity(Activity(caller, "grant.create", "grant", grant.id(),
-                             target.item_id.empty() ? target.item_type
-                                                    : target.item_id));
-    return absl::OkStatus();
-  });
+        Grant& grant = written.record;
+        grant.set_id(ids::NewId(ids::kGrant));
+        grant.set_organization_id(org);
+        if (!target.item_id.empty()) {
+          grant.set_item_id(target.item_id);
+        } else {
+          grant.set_item_type(target.item_type);
+        }
+        *grant.mutable_grantee() = *resolved;
+        grant.set_level(level);
+        auto put = store::Put(txn, grant);
+        if (!put.ok()) return put;
+        internal::RememberCreate(txn, caller, request_id, grant.id());
+        txn.AddActivity(Activity(
+            caller, "grant.create", "grant", grant.id(),
+            target.item_id.empty() ? target.item_type : target.item_id));
+        return absl::OkStatus();
+      });
   if (!revision.ok()) return revision.status();
   written.revision = *revision;
   return written;
@@ -369,8 +372,8 @@ absl::StatusOr<Grant> Directory::GetGrant(const Caller& caller,
       tokens::RequirePermission(caller, catalog::kContent, "viewing grants");
   if (!allowed.ok()) return allowed;
   auto view = store_->Read();
-  return Load<Grant>(*view, Table::kGrants, caller.organization_id(),
-                     grant_id, "grant_id", ids::kGrant, "grant");
+  return Load<Grant>(*view, Table::kGrants, caller.organization_id(), grant_id,
+                     "grant_id", ids::kGrant, "grant");
 }
 
 absl::StatusOr<Page<Grant>> Directory::ListGrants(
@@ -394,18 +397,18 @@ absl::StatusOr<int64_t> Directory::DeleteGrant(const Caller& caller,
       tokens::RequirePermission(caller, catalog::kContent, "deleting grants");
   if (!allowed.ok()) return allowed;
   const std::string& org = caller.organization_id();
-  return store_->Write("grant.delete", [&](store::WriteTxn& txn)
-                                           -> absl::Status {
-    auto grant = Load<Grant>(txn, Table::kGrants, org, grant_id, "grant_id",
-                             ids::kGrant, "grant");
-    if (!grant.ok()) return grant.status();
-    auto removed = store::Remove(txn, *grant);
-    if (!removed.ok()) return removed;
-    txn.AddActivity(Activity(caller, "grant.delete", "grant", grant_id,
-                             grant->has_item_id() ? grant->item_id()
-                                                  : grant->item_type()));
-    return absl::OkStatus();
-  });
+  return store_->Write(
+      "grant.delete", [&](store::WriteTxn& txn) -> absl::Status {
+        auto grant = Load<Grant>(txn, Table::kGrants, org, grant_id, "grant_id",
+                                 ids::kGrant, "grant");
+        if (!grant.ok()) return grant.status();
+        auto removed = store::Remove(txn, *grant);
+        if (!removed.ok()) return removed;
+        txn.AddActivity(Activity(
+            caller, "grant.delete", "grant", grant_id,
+            grant->has_item_id() ? grant->item_id() : grant->item_type()));
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace warden::directory

@@ -37,8 +37,8 @@ absl::StatusOr<User> LoadForStatusChange(store::ReadView& view,
                                          const Caller& caller,
                                          const std::string& user_id,
                                          absl::string_view verb) {
-  auto user = Load<User>(view, Table::kUsers, caller.organization_id(),
-                         user_id, "user_id", ids::kUser, "user");
+  auto user = Load<User>(view, Table::kUsers, caller.organization_id(), user_id,
+                         "user_id", ids::kUser, "user");
   if (!user.ok()) return user.status();
   if (caller.kind() == model::v1::SUBJECT_KIND_USER &&
       caller.subject_id() == user_id) {
@@ -123,36 +123,36 @@ absl::StatusOr<Written<User>> Directory::CreateUser(
 
   Written<User> written;
   const std::string& org = caller.organization_id();
-  auto revision = store_->Write("user.create", [&](store::WriteTxn& txn)
-                                                   -> absl::Status {
-    auto replayed = internal::ReplayCreate(txn, Table::kUsers, caller,
-                                           request_id, ids::kUser,
-                                           &written.record);
-    if (!replayed.ok()) return replayed.status();
-    if (*replayed) return absl::OkStatus();
+  auto revision =
+      store_->Write("user.create", [&](store::WriteTxn& txn) -> absl::Status {
+        auto replayed =
+            internal::ReplayCreate(txn, Table::kUsers, caller, request_id,
+                                   ids::kUser, &written.record);
+        if (!replayed.ok()) return replayed.status();
+        if (*replayed) return absl::OkStatus();
 
-    auto set = Load<model::v1::PermissionSet>(
-        txn, Table::kPermissionSets, org, permission_set_id,
-        "permission_set_id", ids::kPermissionSet, "permission set");
-    if (!set.ok()) return set.status();
-    auto free = CheckEmailFree(txn, org, email);
-    if (!free.ok()) return free;
+        auto set = Load<model::v1::PermissionSet>(
+            txn, Table::kPermissionSets, org, permission_set_id,
+            "permission_set_id", ids::kPermissionSet, "permission set");
+        if (!set.ok()) return set.status();
+        auto free = CheckEmailFree(txn, org, email);
+        if (!free.ok()) return free;
 
-    User& user = written.record;
-    user.set_id(ids::NewId(ids::kUser));
-    user.set_organization_id(org);
-    user.set_email(email);
-    user.set_display_name(display_name);
-    user.set_status(model::v1::USER_STATUS_ACTIVE);
-    user.set_permission_set_id(permission_set_id);
-    *user.mutable_created_at() = tokens::ToProto(txn.now());
-    auto put = store::Put(txn, user);
-    if (!put.ok()) return put;
-    internal::RememberCreate(txn, caller, request_id, user.id());
-    txn.AddActivity(
-        Activity(caller, "user.create", "user", user.id(), display_name));
-    return absl::OkStatus();
-  });
+        User& user = written.record;
+        user.set_id(ids::NewId(ids::kUser));
+        user.set_organization_id(org);
+        user.set_email(email);
+        user.set_display_name(display_name);
+        user.set_status(model::v1::USER_STATUS_ACTIVE);
+        user.set_permission_set_id(permission_set_id);
+        *user.mutable_created_at() = tokens::ToProto(txn.now());
+        auto put = store::Put(txn, user);
+        if (!put.ok()) return put;
+        internal::RememberCreate(txn, caller, request_id, user.id());
+        txn.AddActivity(
+            Activity(caller, "user.create", "user", user.id(), display_name));
+        return absl::OkStatus();
+      });
   if (!revision.ok()) return revision.status();
   written.revision = *revision;
   return written;
@@ -214,37 +214,38 @@ absl::StatusOr<Written<User>> Directory::UpdateUser(const Caller& caller,
 
   Written<User> written;
   const std::string& org = caller.organization_id();
-  auto revision = store_->Write("user.update", [&](store::WriteTxn& txn)
-                                                   -> absl::Status {
-    auto user = Load<User>(txn, Table::kUsers, org, user_id, "user_id",
-                           ids::kUser, "user");
-    if (!user.ok()) return user.status();
-    if (user->status() == model::v1::USER_STATUS_REMOVED) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "user ", user_id, " was removed from the organization and can no "
-          "longer be changed"));
-    }
-    if (edit.email &&
-        store::FoldCase(*edit.email) != store::FoldCase(user->email())) {
-      auto free = CheckEmailFree(txn, org, *edit.email);
-      if (!free.ok()) return free;
-    }
-    if (edit.permission_set_id) {
-      auto set = Load<model::v1::PermissionSet>(
-          txn, Table::kPermissionSets, org, *edit.permission_set_id,
-          "permission_set_id", ids::kPermissionSet, "permission set");
-      if (!set.ok()) return set.status();
-      user->set_permission_set_id(*edit.permission_set_id);
-    }
-    if (edit.email) user->set_email(*edit.email);
-    if (edit.display_name) user->set_display_name(*edit.display_name);
-    auto put = store::Put(txn, *user);
-    if (!put.ok()) return put;
-    txn.AddActivity(Activity(caller, "user.update", "user", user->id(),
-                             user->display_name()));
-    written.record = *std::move(user);
-    return absl::OkStatus();
-  });
+  auto revision =
+      store_->Write("user.update", [&](store::WriteTxn& txn) -> absl::Status {
+        auto user = Load<User>(txn, Table::kUsers, org, user_id, "user_id",
+                               ids::kUser, "user");
+        if (!user.ok()) return user.status();
+        if (user->status() == model::v1::USER_STATUS_REMOVED) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("user ", user_id,
+                           " was removed from the organization and can no "
+                           "longer be changed"));
+        }
+        if (edit.email &&
+            store::FoldCase(*edit.email) != store::FoldCase(user->email())) {
+          auto free = CheckEmailFree(txn, org, *edit.email);
+          if (!free.ok()) return free;
+        }
+        if (edit.permission_set_id) {
+          auto set = Load<model::v1::PermissionSet>(
+              txn, Table::kPermissionSets, org, *edit.permission_set_id,
+              "permission_set_id", ids::kPermissionSet, "permission set");
+          if (!set.ok()) return set.status();
+          user->set_permission_set_id(*edit.permission_set_id);
+        }
+        if (edit.email) user->set_email(*edit.email);
+        if (edit.display_name) user->set_display_name(*edit.display_name);
+        auto put = store::Put(txn, *user);
+        if (!put.ok()) return put;
+        txn.AddActivity(Activity(caller, "user.update", "user", user->id(),
+                                 user->display_name()));
+        written.record = *std::move(user);
+        return absl::OkStatus();
+      });
   if (!revision.ok()) return revision.status();
   written.revision = *revision;
   return written;
@@ -252,30 +253,31 @@ absl::StatusOr<Written<User>> Directory::UpdateUser(const Caller& caller,
 
 absl::StatusOr<Written<User>> Directory::DeactivateUser(
     const Caller& caller, const std::string& user_id) {
-  auto allowed = tokens::RequirePermission(caller, catalog::kUsers,
-                                           "deactivating users");
+  auto allowed =
+      tokens::RequirePermission(caller, catalog::kUsers, "deactivating users");
   if (!allowed.ok()) return allowed;
   Written<User> written;
-  auto revision = store_->Write("user.deactivate", [&](store::WriteTxn& txn)
-                                                       -> absl::Status {
-    auto user = LoadForStatusChange(txn, caller, user_id, "deactivate");
-    if (!user.ok()) return user.status();
-    if (user->status() != model::v1::USER_STATUS_ACTIVE) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "user ", user_id, " is not active; only active users can be "
-          "deactivated"));
-    }
-    user->set_status(model::v1::USER_STATUS_DEACTIVATED);
-    for (auto status :
-         {store::Put(txn, *user),
-          tokens::EndUserTokens(txn, caller.organization_id(), user_id)}) {
-      if (!status.ok()) return status;
-    }
-    txn.AddActivity(Activity(caller, "user.deactivate", "user", user->id(),
-                             user->display_name()));
-    written.record = *std::move(user);
-    return absl::OkStatus();
-  });
+  auto revision = store_->Write(
+      "user.deactivate", [&](store::WriteTxn& txn) -> absl::Status {
+        auto user = LoadForStatusChange(txn, caller, user_id, "deactivate");
+        if (!user.ok()) return user.status();
+        if (user->status() != model::v1::USER_STATUS_ACTIVE) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("user ", user_id,
+                           " is not active; only active users can be "
+                           "deactivated"));
+        }
+        user->set_status(model::v1::USER_STATUS_DEACTIVATED);
+        for (auto status :
+             {store::Put(txn, *user),
+              tokens::EndUserTokens(txn, caller.organization_id(), user_id)}) {
+          if (!status.ok()) return status;
+        }
+        txn.AddActivity(Activity(caller, "user.deactivate", "user", user->id(),
+                                 user->display_name()));
+        written.record = *std::move(user);
+        return absl::OkStatus();
+      });
   if (!revision.ok()) return revision.status();
   written.revision = *revision;
   return written;
@@ -283,30 +285,31 @@ absl::StatusOr<Written<User>> Directory::DeactivateUser(
 
 absl::StatusOr<Written<User>> Directory::ReactivateUser(
     const Caller& caller, const std::string& user_id) {
-  auto allowed = tokens::RequirePermission(caller, catalog::kUsers,
-                                           "reactivating users");
+  auto allowed =
+      tokens::RequirePermission(caller, catalog::kUsers, "reactivating users");
   if (!allowed.ok()) return allowed;
   Written<User> written;
-  auto revision = store_->Write("user.reactivate", [&](store::WriteTxn& txn)
-                                                       -> absl::Status {
-    auto user = Load<User>(txn, Table::kUsers, caller.organization_id(),
-                           user_id, "user_id", ids::kUser, "user");
-    if (!user.ok()) return user.status();
-    if (user->status() != model::v1::USER_STATUS_DEACTIVATED) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "user ", user_id, " is not deactivated; only deactivated users "
-          "can be reactivated (removal is final)"));
-    }
-    // The user's old tokens stay ended: they stopped for good when the
-    // user was deactivated.
-    user->set_status(model::v1::USER_STATUS_ACTIVE);
-    auto put = store::Put(txn, *user);
-    if (!put.ok()) return put;
-    txn.AddActivity(Activity(caller, "user.reactivate", "user", user->id(),
-                             user->display_name()));
-    written.record = *std::move(user);
-    return absl::OkStatus();
-  });
+  auto revision = store_->Write(
+      "user.reactivate", [&](store::WriteTxn& txn) -> absl::Status {
+        auto user = Load<User>(txn, Table::kUsers, caller.organization_id(),
+                               user_id, "user_id", ids::kUser, "user");
+        if (!user.ok()) return user.status();
+        if (user->status() != model::v1::USER_STATUS_DEACTIVATED) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("user ", user_id,
+                           " is not deactivated; only deactivated users "
+                           "can be reactivated (removal is final)"));
+        }
+        // The user's old tokens stay ended: they stopped for good when the
+        // user was deactivated.
+        user->set_status(model::v1::USER_STATUS_ACTIVE);
+        auto put = store::Put(txn, *user);
+        if (!put.ok()) return put;
+        txn.AddActivity(Activity(caller, "user.reactivate", "user", user->id(),
+                                 user->display_name()));
+        written.record = *std::move(user);
+        return absl::OkStatus();
+      });
   if (!revision.ok()) return revision.status();
   written.revision = *revision;
   return written;
@@ -319,54 +322,54 @@ absl::StatusOr<Written<User>> Directory::RemoveUser(
   if (!allowed.ok()) return allowed;
   Written<User> written;
   const std::string& org = caller.organization_id();
-  auto revision = store_->Write("user.remove", [&](store::WriteTxn& txn)
-                                                   -> absl::Status {
-    auto user = LoadForStatusChange(txn, caller, user_id, "remove");
-    if (!user.ok()) return user.status();
-    if (user->status() == model::v1::USER_STATUS_REMOVED) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("user ", user_id, " was already removed"));
-    }
-
-    // The user record stays as a tombstone (activity and ended tokens name
-    // it) but refers to nothing: no permission set, no memberships, no
-    // grants.
-    user->set_status(model::v1::USER_STATUS_REMOVED);
-    user->clear_permission_set_id();
-    for (auto status : {store::Put(txn, *user),
-                        tokens::EndUserTokens(txn, org, user_id)}) {
-      if (!status.ok()) return status;
-    }
-    for (const auto& [index, table] :
-         {std::pair{"gm_user", Table::kGroupMembers},
-          std::pair{"sm_user", Table::kSiteMembers}}) {
-      auto containers = internal::IndexedIds(
-          txn, absl::StrCat(index, "/", org, "/", user_id, "/"));
-      if (!containers.ok()) return containers.status();
-      for (const auto& container : *containers) {
-        model::v1::Record record;
-        if (table == Table::kGroupMembers) {
-          auto* member = record.mutable_group_member();
-          member->set_organization_id(org);
-          member->set_group_id(container);
-          member->set_user_id(user_id);
-        } else {
-          auto* member = record.mutable_site_member();
-          member->set_organization_id(org);
-          member->set_site_id(container);
-          member->set_user_id(user_id);
+  auto revision =
+      store_->Write("user.remove", [&](store::WriteTxn& txn) -> absl::Status {
+        auto user = LoadForStatusChange(txn, caller, user_id, "remove");
+        if (!user.ok()) return user.status();
+        if (user->status() == model::v1::USER_STATUS_REMOVED) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("user ", user_id, " was already removed"));
         }
-        auto removed = store::DeleteRecord(txn, record);
-        if (!removed.ok()) return removed;
-      }
-    }
-    auto grants = internal::DeleteGrantsTo(txn, org, user_id);
-    if (!grants.ok()) return grants;
-    txn.AddActivity(Activity(caller, "user.remove", "user", user->id(),
-                             user->display_name()));
-    written.record = *std::move(user);
-    return absl::OkStatus();
-  });
+
+        // The user record stays as a tombstone (activity and ended tokens name
+        // it) but refers to nothing: no permission set, no memberships, no
+        // grants.
+        user->set_status(model::v1::USER_STATUS_REMOVED);
+        user->clear_permission_set_id();
+        for (auto status : {store::Put(txn, *user),
+                            tokens::EndUserTokens(txn, org, user_id)}) {
+          if (!status.ok()) return status;
+        }
+        for (const auto& [index, table] :
+             {std::pair{"gm_user", Table::kGroupMembers},
+              std::pair{"sm_user", Table::kSiteMembers}}) {
+          auto containers = internal::IndexedIds(
+              txn, absl::StrCat(index, "/", org, "/", user_id, "/"));
+          if (!containers.ok()) return containers.status();
+          for (const auto& container : *containers) {
+            model::v1::Record record;
+            if (table == Table::kGroupMembers) {
+              auto* member = record.mutable_group_member();
+              member->set_organization_id(org);
+              member->set_group_id(container);
+              member->set_user_id(user_id);
+            } else {
+              auto* member = record.mutable_site_member();
+              member->set_organization_id(org);
+              member->set_site_id(container);
+              member->set_user_id(user_id);
+            }
+            auto removed = store::DeleteRecord(txn, record);
+            if (!removed.ok()) return removed;
+          }
+        }
+        auto grants = internal::DeleteGrantsTo(txn, org, user_id);
+        if (!grants.ok()) return grants;
+        txn.AddActivity(Activity(caller, "user.remove", "user", user->id(),
+                                 user->display_name()));
+        written.record = *std::move(user);
+        return absl::OkStatus();
+      });
   if (!revision.ok()) return revision.status();
   written.revision = *revision;
   return written;

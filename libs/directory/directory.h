@@ -115,9 +115,10 @@ class Directory {
       const std::string& request_id);
   absl::StatusOr<model::v1::User> GetUser(const Caller& caller,
                                           const std::string& user_id);
-  absl::StatusOr<Page<model::v1::User>> ListUsers(
-      const Caller& caller, int page_size, const std::string& page_token,
-      bool include_removed);
+  absl::StatusOr<Page<model::v1::User>> ListUsers(const Caller& caller,
+                                                  int page_size,
+                                                  const std::string& page_token,
+                                                  bool include_removed);
   absl::StatusOr<Written<model::v1::User>> UpdateUser(
       const Caller& caller, const std::string& user_id, const UserEdit& edit);
   absl::StatusOr<Written<model::v1::User>> DeactivateUser(

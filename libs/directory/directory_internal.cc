@@ -25,7 +25,7 @@ std::string RequestKey(const Caller& caller, const std::string& request_id) {
 std::string LastPart(std::string_view key) {
   size_t slash = key.rfind('/');
   return std::string(slash == std::string_view::npos ? key
-                                                      : key.substr(slash + 1));
+                                                     : key.substr(slash + 1));
 }
 
 absl::Status NotFound(absl::string_view kind, absl::string_view id) {
@@ -65,9 +65,9 @@ absl::StatusOr<std::optional<std::string>> FindPriorCreate(
   }
   const std::string expected = absl::StrCat(AsAbsl(id_prefix), "_");
   if (parts[0].compare(0, expected.size(), expected) != 0) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "request_id was already used to create ", parts[0],
-        ", a different kind of record; use a new request_id"));
+    return absl::AlreadyExistsError(
+        absl::StrCat("request_id was already used to create ", parts[0],
+                     ", a different kind of record; use a new request_id"));
   }
   return parts[0];
 }
@@ -80,12 +80,12 @@ void RememberCreate(store::WriteTxn& txn, const Caller& caller,
           absl::StrCat(created_id, "\n", absl::ToUnixSeconds(txn.now())));
 }
 
-absl::Status ScanPage(
-    store::ReadView& view, store::Table table, const std::string& prefix,
-    const std::string& scope, int page_size, const std::string& page_token,
-    const std::function<absl::StatusOr<bool>(std::string_view key,
-                                             std::string_view value)>& add,
-    std::string* next_page_token) {
+absl::Status ScanPage(store::ReadView& view, store::Table table,
+                      const std::string& prefix, const std::string& scope,
+                      int page_size, const std::string& page_token,
+                      const std::function<absl::StatusOr<bool>(
+                          std::string_view key, std::string_view value)>& add,
+                      std::string* next_page_token) {
   auto size = validation::PageSize(page_size, kDefaultPageSize, kMaxPageSize);
   if (!size.ok()) return size.status();
   auto start_after = validation::DecodePageToken(scope, page_token);
@@ -103,8 +103,8 @@ absl::Status ScanPage(
   std::string last_added;
   bool more = false;
   absl::Status failure;
-  auto scanned = view.Scan(
-      table, prefix, *start_after, [&](auto key, auto value) {
+  auto scanned =
+      view.Scan(table, prefix, *start_after, [&](auto key, auto value) {
         if (added == *size) {
           more = true;
           return false;
@@ -170,11 +170,11 @@ absl::Status DeleteGrantsTo(store::WriteTxn& txn,
     if (!grant.has_value()) {
       if (!orgs.has_value()) {
         orgs.emplace();
-        auto scanned = txn.Scan(Table::kOrganizations, "", "",
-                                [&](auto key, auto) {
-                                  orgs->emplace_back(key.data(), key.size());
-                                  return true;
-                                });
+        auto scanned =
+            txn.Scan(Table::kOrganizations, "", "", [&](auto key, auto) {
+              orgs->emplace_back(key.data(), key.size());
+              return true;
+            });
         if (!scanned.ok()) return scanned;
       }
       for (const auto& org : *orgs) {
@@ -189,8 +189,8 @@ absl::Status DeleteGrantsTo(store::WriteTxn& txn,
       }
     }
     if (!grant.has_value()) {
-      return absl::InternalError(absl::StrCat(
-          "index names grant ", grant_id, " that no organization holds"));
+      return absl::InternalError(absl::StrCat("index names grant ", grant_id,
+                                              " that no organization holds"));
     }
     auto removed = store::Remove(txn, *grant);
     if (!removed.ok()) return removed;
@@ -203,17 +203,20 @@ absl::StatusOr<model::v1::User> LoadMemberCandidate(store::ReadView& view,
                                                     const std::string& user_id,
                                                     absl::string_view what) {
   if (ids::IsValidId(user_id, ids::kServiceUser)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "service users cannot be members of ", what, "; user_id must name a "
-        "user"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("service users cannot be members of ", what,
+                     "; user_id must name a "
+                     "user"));
   }
   auto user = Load<model::v1::User>(view, Table::kUsers, org, user_id,
                                     "user_id", ids::kUser, "user");
   if (!user.ok()) return user.status();
   if (user->status() == model::v1::USER_STATUS_REMOVED) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "user ", user_id, " was removed from the organization and cannot "
-        "join ", what));
+    return absl::FailedPreconditionError(
+        absl::StrCat("user ", user_id,
+                     " was removed from the organization and cannot "
+                     "join ",
+                     what));
   }
   return user;
 }

@@ -76,9 +76,9 @@ absl::StatusOr<bool> ReplayCreate(store::WriteTxn& txn, store::Table table,
       txn, table, store::OrgKey(caller.organization_id(), **prior));
   if (!record.ok()) return record.status();
   if (!record->has_value()) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "request_id was already used to create ", **prior,
-        ", which has since been deleted; use a new request_id"));
+    return absl::AlreadyExistsError(
+        absl::StrCat("request_id was already used to create ", **prior,
+                     ", which has since been deleted; use a new request_id"));
   }
   *out = **std::move(record);
   return true;
@@ -88,12 +88,12 @@ absl::StatusOr<bool> ReplayCreate(store::WriteTxn& txn, store::Table table,
 // into the page and returns false to leave it out (a filter); a page ends
 // after `page_size` entries were added. `scope` ties page tokens to the list
 // that made them.
-absl::Status ScanPage(
-    store::ReadView& view, store::Table table, const std::string& prefix,
-    const std::string& scope, int page_size, const std::string& page_token,
-    const std::function<absl::StatusOr<bool>(std::string_view key,
-                                             std::string_view value)>& add,
-    std::string* next_page_token);
+absl::Status ScanPage(store::ReadView& view, store::Table table,
+                      const std::string& prefix, const std::string& scope,
+                      int page_size, const std::string& page_token,
+                      const std::function<absl::StatusOr<bool>(
+                          std::string_view key, std::string_view value)>& add,
+                      std::string* next_page_token);
 
 // Pages through records stored directly in `table` under "<org>/...".
 template <typename T>
@@ -148,12 +148,12 @@ absl::StatusOr<std::vector<std::string>> IndexedIds(store::ReadView& view,
                                                     const std::string& prefix);
 
 // The stored permission catalog; INTERNAL if none is stored.
-absl::StatusOr<model::v1::PermissionCatalog> LoadCatalog(
-    store::ReadView& view);
+absl::StatusOr<model::v1::PermissionCatalog> LoadCatalog(store::ReadView& view);
 
 // Deletes every grant, of any organization, whose grantee is `grantee_id`
 // of organization `grantee_org`.
-absl::Status DeleteGrantsTo(store::WriteTxn& txn, const std::string& grantee_org,
+absl::Status DeleteGrantsTo(store::WriteTxn& txn,
+                            const std::string& grantee_org,
                             const std::string& grantee_id);
 
 // Deletes every record of `table` whose key starts with `prefix` (for

@@ -40,8 +40,8 @@ absl::StatusOr<Group> LoadGroup(store::ReadView& view, const std::string& org,
 absl::StatusOr<Written<Group>> Directory::CreateGroup(
     const Caller& caller, const std::string& name,
     const std::string& request_id) {
-  auto allowed = tokens::RequirePermission(caller, catalog::kGroups,
-                                           "creating groups");
+  auto allowed =
+      tokens::RequirePermission(caller, catalog::kGroups, "creating groups");
   if (!allowed.ok()) return allowed;
   for (auto status :
        {validation::ValidateName("name", name, kMaxGroupNameChars),
@@ -50,26 +50,26 @@ absl::StatusOr<Written<Group>> Directory::CreateGroup(
   }
   Written<Group> written;
   const std::string& org = caller.organization_id();
-  auto revision = store_->Write("group.create", [&](store::WriteTxn& txn)
-                                                    -> absl::Status {
-    auto replayed = internal::ReplayCreate(txn, Table::kGroups, caller,
-                                           request_id, ids::kGroup,
-                                           &written.record);
-    if (!replayed.ok()) return replayed.status();
-    if (*replayed) return absl::OkStatus();
-    auto free = CheckGroupNameFree(txn, org, name);
-    if (!free.ok()) return free;
-    Group& group = written.record;
-    group.set_id(ids::NewId(ids::kGroup));
-    group.set_organization_id(org);
-    group.set_name(name);
-    auto put = store::Put(txn, group);
-    if (!put.ok()) return put;
-    internal::RememberCreate(txn, caller, request_id, group.id());
-    txn.AddActivity(Activity(caller, "group.create", "group", group.id(),
-                             name));
-    return absl::OkStatus();
-  });
+  auto revision =
+      store_->Write("group.create", [&](store::WriteTxn& txn) -> absl::Status {
+        auto replayed =
+            internal::ReplayCreate(txn, Table::kGroups, caller, request_id,
+                                   ids::kGroup, &written.record);
+        if (!replayed.ok()) return replayed.status();
+        if (*replayed) return absl::OkStatus();
+        auto free = CheckGroupNameFree(txn, org, name);
+        if (!free.ok()) return free;
+        Group& group = written.record;
+        group.set_id(ids::NewId(ids::kGroup));
+        group.set_organization_id(org);
+        group.set_name(name);
+        auto put = store::Put(txn, group);
+        if (!put.ok()) return put;
+        internal::RememberCreate(txn, caller, request_id, group.id());
+        txn.AddActivity(
+            Activity(caller, "group.create", "group", group.id(), name));
+        return absl::OkStatus();
+      });
   if (!revision.ok()) return revision.status();
   written.revision = *revision;
   return written;
@@ -105,22 +105,22 @@ absl::StatusOr<Written<Group>> Directory::UpdateGroup(
   if (!valid.ok()) return valid;
   Written<Group> written;
   const std::string& org = caller.organization_id();
-  auto revision = store_->Write("group.update", [&](store::WriteTxn& txn)
-                                                    -> absl::Status {
-    auto group = LoadGroup(txn, org, group_id);
-    if (!group.ok()) return group.status();
-    if (store::FoldCase(name) != store::FoldCase(group->name())) {
-      auto free = CheckGroupNameFree(txn, org, name);
-      if (!free.ok()) return free;
-    }
-    group->set_name(name);
-    auto put = store::Put(txn, *group);
-    if (!put.ok()) return put;
-    txn.AddActivity(Activity(caller, "group.update", "group", group->id(),
-                             name));
-    written.record = *std::move(group);
-    return absl::OkStatus();
-  });
+  auto revision =
+      store_->Write("group.update", [&](store::WriteTxn& txn) -> absl::Status {
+        auto group = LoadGroup(txn, org, group_id);
+        if (!group.ok()) return group.status();
+        if (store::FoldCase(name) != store::FoldCase(group->name())) {
+          auto free = CheckGroupNameFree(txn, org, name);
+          if (!free.ok()) return free;
+        }
+        group->set_name(name);
+        auto put = store::Put(txn, *group);
+        if (!put.ok()) return put;
+        txn.AddActivity(
+            Activity(caller, "group.update", "group", group->id(), name));
+        written.record = *std::move(group);
+        return absl::OkStatus();
+      });
   if (!revision.ok()) return revision.status();
   written.revision = *revision;
   return written;
@@ -132,21 +132,21 @@ absl::StatusOr<int64_t> Directory::DeleteGroup(const Caller& caller,
       tokens::RequirePermission(caller, catalog::kGroups, "deleting groups");
   if (!allowed.ok()) return allowed;
   const std::string& org = caller.organization_id();
-  return store_->Write("group.delete", [&](store::WriteTxn& txn)
-                                           -> absl::Status {
-    auto group = LoadGroup(txn, org, group_id);
-    if (!group.ok()) return group.status();
-    for (auto status :
-         {internal::DeleteAllUnder<GroupMember>(
-              txn, Table::kGroupMembers, absl::StrCat(org, "/", group_id, "/")),
-          internal::DeleteGrantsTo(txn, org, group_id),
-          store::Remove(txn, *group)}) {
-      if (!status.ok()) return status;
-    }
-    txn.AddActivity(Activity(caller, "group.delete", "group", group->id(),
-                             group->name()));
-    return absl::OkStatus();
-  });
+  return store_->Write(
+      "group.delete", [&](store::WriteTxn& txn) -> absl::Status {
+        auto group = LoadGroup(txn, org, group_id);
+        if (!group.ok()) return group.status();
+        for (auto status : {internal::DeleteAllUnder<GroupMember>(
+                                txn, Table::kGroupMembers,
+                                absl::StrCat(org, "/", group_id, "/")),
+                            internal::DeleteGrantsTo(txn, org, group_id),
+                            store::Remove(txn, *group)}) {
+          if (!status.ok()) return status;
+        }
+        txn.AddActivity(Activity(caller, "group.delete", "group", group->id(),
+                                 group->name()));
+        return absl::OkStatus();
+      });
 }
 
 absl::StatusOr<Written<GroupMember>> Directory::AddGroupMember(
@@ -157,29 +157,29 @@ absl::StatusOr<Written<GroupMember>> Directory::AddGroupMember(
   if (!allowed.ok()) return allowed;
   Written<GroupMember> written;
   const std::string& org = caller.organization_id();
-  auto revision = store_->Write("group.add_member", [&](store::WriteTxn& txn)
-                                                        -> absl::Status {
-    auto group = LoadGroup(txn, org, group_id);
-    if (!group.ok()) return group.status();
-    auto user = internal::LoadMemberCandidate(txn, org, user_id, "groups");
-    if (!user.ok()) return user.status();
-    GroupMember& member = written.record;
-    member.set_organization_id(org);
-    member.set_group_id(group_id);
-    member.set_user_id(user_id);
-    auto existing = txn.Get(Table::kGroupMembers,
-                            absl::StrCat(org, "/", group_id, "/", user_id));
-    if (!existing.ok()) return existing.status();
-    if (existing->has_value()) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "user ", user_id, " is already a member of group ", group_id));
-    }
-    auto put = store::Put(txn, member);
-    if (!put.ok()) return put;
-    txn.AddActivity(Activity(caller, "group.add_member", "group", group_id,
-                             group->name()));
-    return absl::OkStatus();
-  });
+  auto revision = store_->Write(
+      "group.add_member", [&](store::WriteTxn& txn) -> absl::Status {
+        auto group = LoadGroup(txn, org, group_id);
+        if (!group.ok()) return group.status();
+        auto user = internal::LoadMemberCandidate(txn, org, user_id, "groups");
+        if (!user.ok()) return user.status();
+        GroupMember& member = written.record;
+        member.set_organization_id(org);
+        member.set_group_id(group_id);
+        member.set_user_id(user_id);
+        auto existing = txn.Get(Table::kGroupMembers,
+                                absl::StrCat(org, "/", group_id, "/", user_id));
+        if (!existing.ok()) return existing.status();
+        if (existing->has_value()) {
+          return absl::AlreadyExistsError(absl::StrCat(
+              "user ", user_id, " is already a member of group ", group_id));
+        }
+        auto put = store::Put(txn, member);
+        if (!put.ok()) return put;
+        txn.AddActivity(Activity(caller, "group.add_member", "group", group_id,
+                                 group->name()));
+        return absl::OkStatus();
+      });
   if (!revision.ok()) return revision.status();
   written.revision = *revision;
   return written;
@@ -194,24 +194,24 @@ absl::StatusOr<int64_t> Directory::RemoveGroupMember(
   auto valid = ids::ValidateId("user_id", user_id, ids::kUser);
   if (!valid.ok()) return valid;
   const std::string& org = caller.organization_id();
-  return store_->Write("group.remove_member", [&](store::WriteTxn& txn)
-                                                  -> absl::Status {
-    auto group = LoadGroup(txn, org, group_id);
-    if (!group.ok()) return group.status();
-    auto member = store::GetRecord<GroupMember>(
-        txn, Table::kGroupMembers,
-        absl::StrCat(org, "/", group_id, "/", user_id));
-    if (!member.ok()) return member.status();
-    if (!member->has_value()) {
-      return absl::NotFoundError(absl::StrCat(
-          "user ", user_id, " is not a member of group ", group_id));
-    }
-    auto removed = store::Remove(txn, **member);
-    if (!removed.ok()) return removed;
-    txn.AddActivity(Activity(caller, "group.remove_member", "group",
-                             group_id, group->name()));
-    return absl::OkStatus();
-  });
+  return store_->Write(
+      "group.remove_member", [&](store::WriteTxn& txn) -> absl::Status {
+        auto group = LoadGroup(txn, org, group_id);
+        if (!group.ok()) return group.status();
+        auto member = store::GetRecord<GroupMember>(
+            txn, Table::kGroupMembers,
+            absl::StrCat(org, "/", group_id, "/", user_id));
+        if (!member.ok()) return member.status();
+        if (!member->has_value()) {
+          return absl::NotFoundError(absl::StrCat(
+              "user ", user_id, " is not a member of group ", group_id));
+        }
+        auto removed = store::Remove(txn, **member);
+        if (!removed.ok()) return removed;
+        txn.AddActivity(Activity(caller, "group.remove_member", "group",
+                                 group_id, group->name()));
+        return absl::OkStatus();
+      });
 }
 
 absl::StatusOr<Page<GroupMember>> Directory::ListGroupMembers(

@@ -31,7 +31,8 @@ absl::StatusOr<std::vector<std::string>> CheckPermissions(
   for (const auto& name : permissions) {
     if (!known.contains(name)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "permissions holds '", name, "', which is not in the permission "
+          "permissions holds '", name,
+          "', which is not in the permission "
           "catalog; see GetPermissionCatalog for the valid names"));
     }
     result.insert(name);
@@ -69,30 +70,30 @@ absl::StatusOr<Written<PermissionSet>> Directory::CreatePermissionSet(
 
   Written<PermissionSet> written;
   const std::string& org = caller.organization_id();
-  auto revision = store_->Write("permission_set.create",
-                                [&](store::WriteTxn& txn) -> absl::Status {
-    auto replayed = internal::ReplayCreate(txn, Table::kPermissionSets, caller,
-                                           request_id, ids::kPermissionSet,
-                                           &written.record);
-    if (!replayed.ok()) return replayed.status();
-    if (*replayed) return absl::OkStatus();
-    auto sorted = CheckPermissions(txn, permissions);
-    if (!sorted.ok()) return sorted.status();
-    auto free = CheckSetNameFree(txn, org, name);
-    if (!free.ok()) return free;
+  auto revision = store_->Write(
+      "permission_set.create", [&](store::WriteTxn& txn) -> absl::Status {
+        auto replayed = internal::ReplayCreate(
+            txn, Table::kPermissionSets, caller, request_id,
+            ids::kPermissionSet, &written.record);
+        if (!replayed.ok()) return replayed.status();
+        if (*replayed) return absl::OkStatus();
+        auto sorted = CheckPermissions(txn, permissions);
+        if (!sorted.ok()) return sorted.status();
+        auto free = CheckSetNameFree(txn, org, name);
+        if (!free.ok()) return free;
 
-    PermissionSet& set = written.record;
-    set.set_id(ids::NewId(ids::kPermissionSet));
-    set.set_organization_id(org);
-    set.set_name(name);
-    for (const auto& permission : *sorted) set.add_permissions(permission);
-    auto put = store::Put(txn, set);
-    if (!put.ok()) return put;
-    internal::RememberCreate(txn, caller, request_id, set.id());
-    txn.AddActivity(Activity(caller, "permission_set.create",
-                             "permission_set", set.id(), name));
-    return absl::OkStatus();
-  });
+        PermissionSet& set = written.record;
+        set.set_id(ids::NewId(ids::kPermissionSet));
+        set.set_organization_id(org);
+        set.set_name(name);
+        for (const auto& permission : *sorted) set.add_permissions(permission);
+        auto put = store::Put(txn, set);
+        if (!put.ok()) return put;
+        internal::RememberCreate(txn, caller, request_id, set.id());
+        txn.AddActivity(Activity(caller, "permission_set.create",
+                                 "permission_set", set.id(), name));
+        return absl::OkStatus();
+      });
   if (!revision.ok()) return revision.status();
   written.revision = *revision;
   return written;
@@ -118,8 +119,8 @@ absl::StatusOr<Page<PermissionSet>> Directory::ListPermissionSets(
   auto view = store_->Read();
   return internal::ListRecords<PermissionSet>(
       *view, Table::kPermissionSets,
-      absl::StrCat(caller.organization_id(), "/"), "permission_sets",
-      page_size, page_token);
+      absl::StrCat(caller.organization_id(), "/"), "permission_sets", page_size,
+      page_token);
 }
 
 absl::StatusOr<Written<PermissionSet>> Directory::UpdatePermissionSet(
@@ -139,31 +140,32 @@ absl::StatusOr<Written<PermissionSet>> Directory::UpdatePermissionSet(
 
   Written<PermissionSet> written;
   const std::string& org = caller.organization_id();
-  auto revision = store_->Write("permission_set.update",
-                                [&](store::WriteTxn& txn) -> absl::Status {
-    auto set = Load<PermissionSet>(txn, Table::kPermissionSets, org,
-                                   permission_set_id, "permission_set_id",
-                                   ids::kPermissionSet, "permission set");
-    if (!set.ok()) return set.status();
-    if (edit.name &&
-        store::FoldCase(*edit.name) != store::FoldCase(set->name())) {
-      auto free = CheckSetNameFree(txn, org, *edit.name);
-      if (!free.ok()) return free;
-    }
-    if (edit.permissions) {
-      auto sorted = CheckPermissions(txn, *edit.permissions);
-      if (!sorted.ok()) return sorted.status();
-      set->clear_permissions();
-      for (const auto& permission : *sorted) set->add_permissions(permission);
-    }
-    if (edit.name) set->set_name(*edit.name);
-    auto put = store::Put(txn, *set);
-    if (!put.ok()) return put;
-    txn.AddActivity(Activity(caller, "permission_set.update",
-                             "permission_set", set->id(), set->name()));
-    written.record = *std::move(set);
-    return absl::OkStatus();
-  });
+  auto revision = store_->Write(
+      "permission_set.update", [&](store::WriteTxn& txn) -> absl::Status {
+        auto set = Load<PermissionSet>(txn, Table::kPermissionSets, org,
+                                       permission_set_id, "permission_set_id",
+                                       ids::kPermissionSet, "permission set");
+        if (!set.ok()) return set.status();
+        if (edit.name &&
+            store::FoldCase(*edit.name) != store::FoldCase(set->name())) {
+          auto free = CheckSetNameFree(txn, org, *edit.name);
+          if (!free.ok()) return free;
+        }
+        if (edit.permissions) {
+          auto sorted = CheckPermissions(txn, *edit.permissions);
+          if (!sorted.ok()) return sorted.status();
+          set->clear_permissions();
+          for (const auto& permission : *sorted)
+            set->add_permissions(permission);
+        }
+        if (edit.name) set->set_name(*edit.name);
+        auto put = store::Put(txn, *set);
+        if (!put.ok()) return put;
+        txn.AddActivity(Activity(caller, "permission_set.update",
+                                 "permission_set", set->id(), set->name()));
+        written.record = *std::move(set);
+        return absl::OkStatus();
+      });
   if (!revision.ok()) return revision.status();
   written.revision = *revision;
   return written;
@@ -175,60 +177,60 @@ absl::StatusOr<int64_t> Directory::DeletePermissionSet(
                                            "deleting permission sets");
   if (!allowed.ok()) return allowed;
   const std::string& org = caller.organization_id();
-  return store_->Write("permission_set.delete", [&](store::WriteTxn& txn)
-                                                    -> absl::Status {
-    auto set = Load<PermissionSet>(txn, Table::kPermissionSets, org,
-                                   permission_set_id, "permission_set_id",
-                                   ids::kPermissionSet, "permission set");
-    if (!set.ok()) return set.status();
+  return store_->Write(
+      "permission_set.delete", [&](store::WriteTxn& txn) -> absl::Status {
+        auto set = Load<PermissionSet>(txn, Table::kPermissionSets, org,
+                                       permission_set_id, "permission_set_id",
+                                       ids::kPermissionSet, "permission set");
+        if (!set.ok()) return set.status();
 
-    // No index maps sets to their holders; an organization's users and
-    // service users are scanned, which deletes of sets are rare enough for.
-    int users = 0;
-    int service_users = 0;
-    absl::Status decode_error;
-    auto scanned = txn.Scan(
-        Table::kUsers, absl::StrCat(org, "/"), "", [&](auto, auto value) {
-          model::v1::User user;
-          if (!user.ParseFromArray(value.data(),
-                                   static_cast<int>(value.size()))) {
-            decode_error = absl::InternalError("undecodable user record");
-            return false;
-          }
-          if (user.permission_set_id() == permission_set_id) ++users;
-          return true;
-        });
-    if (!scanned.ok()) return scanned;
-    scanned = txn.Scan(
-        Table::kServiceUsers, absl::StrCat(org, "/"), "",
-        [&](auto, auto value) {
-          model::v1::ServiceUser service_user;
-          if (!service_user.ParseFromArray(value.data(),
-                                           static_cast<int>(value.size()))) {
-            decode_error =
-                absl::InternalError("undecodable service user record");
-            return false;
-          }
-          for (const auto& id : service_user.permission_set_ids()) {
-            if (id == permission_set_id) ++service_users;
-          }
-          return true;
-        });
-    if (!scanned.ok()) return scanned;
-    if (!decode_error.ok()) return decode_error;
-    if (users > 0 || service_users > 0) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "permission set ", permission_set_id, " is used by ", users,
-          " user(s) and ", service_users,
-          " service user(s); give them another permission set first"));
-    }
+        // No index maps sets to their holders; an organization's users and
+        // service users are scanned, which deletes of sets are rare enough for.
+        int users = 0;
+        int service_users = 0;
+        absl::Status decode_error;
+        auto scanned = txn.Scan(
+            Table::kUsers, absl::StrCat(org, "/"), "", [&](auto, auto value) {
+              model::v1::User user;
+              if (!user.ParseFromArray(value.data(),
+                                       static_cast<int>(value.size()))) {
+                decode_error = absl::InternalError("undecodable user record");
+                return false;
+              }
+              if (user.permission_set_id() == permission_set_id) ++users;
+              return true;
+            });
+        if (!scanned.ok()) return scanned;
+        scanned = txn.Scan(
+            Table::kServiceUsers, absl::StrCat(org, "/"), "",
+            [&](auto, auto value) {
+              model::v1::ServiceUser service_user;
+              if (!service_user.ParseFromArray(
+                      value.data(), static_cast<int>(value.size()))) {
+                decode_error =
+                    absl::InternalError("undecodable service user record");
+                return false;
+              }
+              for (const auto& id : service_user.permission_set_ids()) {
+                if (id == permission_set_id) ++service_users;
+              }
+              return true;
+            });
+        if (!scanned.ok()) return scanned;
+        if (!decode_error.ok()) return decode_error;
+        if (users > 0 || service_users > 0) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "permission set ", permission_set_id, " is used by ", users,
+              " user(s) and ", service_users,
+              " service user(s); give them another permission set first"));
+        }
 
-    auto removed = store::Remove(txn, *set);
-    if (!removed.ok()) return removed;
-    txn.AddActivity(Activity(caller, "permission_set.delete",
-                             "permission_set", set->id(), set->name()));
-    return absl::OkStatus();
-  });
+        auto removed = store::Remove(txn, *set);
+        if (!removed.ok()) return removed;
+        txn.AddActivity(Activity(caller, "permission_set.delete",
+                                 "permission_set", set->id(), set->name()));
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace warden::directory
