@@ -3,6 +3,7 @@
 
 #include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
+#include "libs/server/status_mapping.h"
 #include "libs/tokens/token_registry.h"
 
 namespace warden::token_service {
@@ -13,6 +14,16 @@ namespace warden::token_service {
 absl::StatusOr<tokens::Caller> AuthenticateCaller(
     const tokens::TokenRegistry& registry,
     const grpc::ServerContextBase& context);
+
+// Authenticates the caller, then runs `body` (absl::Status(const Caller&))
+// with it and converts the outcome; the shape of every management RPC.
+template <typename Body>
+grpc::Status WithCaller(const tokens::TokenRegistry& registry,
+                        grpc::ServerContext* context, Body body) {
+  auto caller = AuthenticateCaller(registry, *context);
+  if (!caller.ok()) return server::ToGrpcStatus(caller.status(), context);
+  return server::ToGrpcStatus(body(*caller), context);
+}
 
 }  // namespace warden::token_service
 

@@ -16,15 +16,6 @@ using directory::Page;
 using directory::Written;
 using server::ToGrpcStatus;
 
-// Authenticates the caller, then runs `body` with it.
-template <typename Body>
-grpc::Status WithCaller(tokens::TokenRegistry* registry,
-                        grpc::ServerContext* context, Body body) {
-  auto caller = AuthenticateCaller(*registry, *context);
-  if (!caller.ok()) return ToGrpcStatus(caller.status(), context);
-  return ToGrpcStatus(body(*caller), context);
-}
-
 // Moves a write's record and revision into a response.
 template <typename T, typename Response>
 absl::Status SetWritten(absl::StatusOr<Written<T>> written, T* record,
@@ -88,7 +79,7 @@ grpc::Status DirectoryHandlers::CreateOrganization(
     grpc::ServerContext* context, const v1::CreateOrganizationRequest* request,
     v1::CreateOrganizationResponse* response) {
   return WithCaller(
-      registry_, context, [&](const tokens::Caller& caller) -> absl::Status {
+      *registry_, context, [&](const tokens::Caller& caller) -> absl::Status {
         auto created = directory_->CreateOrganization(
             caller, request->name(), request->admin_email(),
             request->admin_display_name());
@@ -108,7 +99,7 @@ grpc::Status DirectoryHandlers::CreateOrganization(
 grpc::Status DirectoryHandlers::GetOrganization(
     grpc::ServerContext* context, const v1::GetOrganizationRequest*,
     v1::GetOrganizationResponse* response) {
-  return WithCaller(registry_, context,
+  return WithCaller(*registry_, context,
                     [&](const tokens::Caller& caller) -> absl::Status {
                       auto summary = directory_->GetOrganization(caller);
                       if (!summary.ok()) return summary.status();
@@ -121,7 +112,7 @@ grpc::Status DirectoryHandlers::GetOrganization(
 grpc::Status DirectoryHandlers::GetPermissionCatalog(
     grpc::ServerContext* context, const v1::GetPermissionCatalogRequest*,
     v1::GetPermissionCatalogResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     return SetRecord(directory_->GetPermissionCatalog(caller),
                      response->mutable_catalog());
   });
@@ -130,7 +121,7 @@ grpc::Status DirectoryHandlers::GetPermissionCatalog(
 grpc::Status DirectoryHandlers::CreateUser(grpc::ServerContext* context,
                                            const v1::CreateUserRequest* request,
                                            v1::CreateUserResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     return SetWritten(directory_->CreateUser(
                           caller, request->email(), request->display_name(),
                           request->permission_set_id(), request->request_id()),
@@ -141,7 +132,7 @@ grpc::Status DirectoryHandlers::CreateUser(grpc::ServerContext* context,
 grpc::Status DirectoryHandlers::GetUser(grpc::ServerContext* context,
                                         const v1::GetUserRequest* request,
                                         v1::GetUserResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     return SetRecord(directory_->GetUser(caller, request->user_id()),
                      response->mutable_user());
   });
@@ -150,7 +141,7 @@ grpc::Status DirectoryHandlers::GetUser(grpc::ServerContext* context,
 grpc::Status DirectoryHandlers::ListUsers(grpc::ServerContext* context,
                                           const v1::ListUsersRequest* request,
                                           v1::ListUsersResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     return SetPage(directory_->ListUsers(caller, request->page_size(),
                                          request->page_token(),
                                          request->include_removed()),
@@ -162,7 +153,7 @@ grpc::Status DirectoryHandlers::UpdateUser(grpc::ServerContext* context,
                                            const v1::UpdateUserRequest* request,
                                            v1::UpdateUserResponse* response) {
   return WithCaller(
-      registry_, context, [&](const tokens::Caller& caller) -> absl::Status {
+      *registry_, context, [&](const tokens::Caller& caller) -> absl::Status {
         auto paths = MaskPaths(request->update_mask(),
                                {"display_name", "email", "permission_set_id"});
         if (!paths.ok()) return paths.status();
@@ -183,7 +174,7 @@ grpc::Status DirectoryHandlers::UpdateUser(grpc::ServerContext* context,
 grpc::Status DirectoryHandlers::DeactivateUser(
     grpc::ServerContext* context, const v1::DeactivateUserRequest* request,
     v1::DeactivateUserResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     return SetWritten(directory_->DeactivateUser(caller, request->user_id()),
                       response->mutable_user(), response);
   });
@@ -192,7 +183,7 @@ grpc::Status DirectoryHandlers::DeactivateUser(
 grpc::Status DirectoryHandlers::ReactivateUser(
     grpc::ServerContext* context, const v1::ReactivateUserRequest* request,
     v1::ReactivateUserResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     return SetWritten(directory_->ReactivateUser(caller, request->user_id()),
                       response->mutable_user(), response);
   });
@@ -201,7 +192,7 @@ grpc::Status DirectoryHandlers::ReactivateUser(
 grpc::Status DirectoryHandlers::RemoveUser(grpc::ServerContext* context,
                                            const v1::RemoveUserRequest* request,
                                            v1::RemoveUserResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     return SetWritten(directory_->RemoveUser(caller, request->user_id()),
                       response->mutable_user(), response);
   });
@@ -210,7 +201,7 @@ grpc::Status DirectoryHandlers::RemoveUser(grpc::ServerContext* context,
 grpc::Status DirectoryHandlers::CreatePermissionSet(
     grpc::ServerContext* context, const v1::CreatePermissionSetRequest* request,
     v1::CreatePermissionSetResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     std::vector<std::string> permissions(request->permissions().begin(),
                                          request->permissions().end());
     return SetWritten(
@@ -223,7 +214,7 @@ grpc::Status DirectoryHandlers::CreatePermissionSet(
 grpc::Status DirectoryHandlers::GetPermissionSet(
     grpc::ServerContext* context, const v1::GetPermissionSetRequest* request,
     v1::GetPermissionSetResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     return SetRecord(
         directory_->GetPermissionSet(caller, request->permission_set_id()),
         response->mutable_permission_set());
@@ -233,7 +224,7 @@ grpc::Status DirectoryHandlers::GetPermissionSet(
 grpc::Status DirectoryHandlers::ListPermissionSets(
     grpc::ServerContext* context, const v1::ListPermissionSetsRequest* request,
     v1::ListPermissionSetsResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     return SetPage(directory_->ListPermissionSets(caller, request->page_size(),
                                                   request->page_token()),
                    response->mutable_permission_sets(), response);
@@ -244,7 +235,7 @@ grpc::Status DirectoryHandlers::UpdatePermissionSet(
     grpc::ServerContext* context, const v1::UpdatePermissionSetRequest* request,
     v1::UpdatePermissionSetResponse* response) {
   return WithCaller(
-      registry_, context, [&](const tokens::Caller& caller) -> absl::Status {
+      *registry_, context, [&](const tokens::Caller& caller) -> absl::Status {
         auto paths = MaskPaths(request->update_mask(), {"name", "permissions"});
         if (!paths.ok()) return paths.status();
         directory::PermissionSetEdit edit;
@@ -262,7 +253,7 @@ grpc::Status DirectoryHandlers::UpdatePermissionSet(
 grpc::Status DirectoryHandlers::DeletePermissionSet(
     grpc::ServerContext* context, const v1::DeletePermissionSetRequest* request,
     v1::DeletePermissionSetResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     return SetRevision(
         directory_->DeletePermissionSet(caller, request->permission_set_id()),
         response);
@@ -272,7 +263,7 @@ grpc::Status DirectoryHandlers::DeletePermissionSet(
 grpc::Status DirectoryHandlers::CreateGroup(
     grpc::ServerContext* context, const v1::CreateGroupRequest* request,
     v1::CreateGroupResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     return SetWritten(
         directory_->CreateGroup(caller, request->name(), request->request_id()),
         response->mutable_group(), response);
@@ -282,7 +273,7 @@ grpc::Status DirectoryHandlers::CreateGroup(
 grpc::Status DirectoryHandlers::GetGroup(grpc::ServerContext* context,
                                          const v1::GetGroupRequest* request,
                                          v1::GetGroupResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     return SetRecord(directory_->GetGroup(caller, request->group_id()),
                      response->mutable_group());
   });
@@ -291,7 +282,7 @@ grpc::Status DirectoryHandlers::GetGroup(grpc::ServerContext* context,
 grpc::Status DirectoryHandlers::ListGroups(grpc::ServerContext* context,
                                            const v1::ListGroupsRequest* request,
                                            v1::ListGroupsResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     return SetPage(directory_->ListGroups(caller, request->page_size(),
                                           request->page_token()),
                    response->mutable_groups(), response);
@@ -302,7 +293,7 @@ grpc::Status DirectoryHandlers::UpdateGroup(
     grpc::ServerContext* context, const v1::UpdateGroupRequest* request,
     v1::UpdateGroupResponse* response) {
   return WithCaller(
-      registry_, context, [&](const tokens::Caller& caller) -> absl::Status {
+      *registry_, context, [&](const tokens::Caller& caller) -> absl::Status {
         auto paths = MaskPaths(request->update_mask(), {"name"});
         if (!paths.ok()) return paths.status();
         return SetWritten(directory_->UpdateGroup(caller, request->group_id(),
@@ -314,7 +305,7 @@ grpc::Status DirectoryHandlers::UpdateGroup(
 grpc::Status DirectoryHandlers::DeleteGroup(
     grpc::ServerContext* context, const v1::DeleteGroupRequest* request,
     v1::DeleteGroupResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     return SetRevision(directory_->DeleteGroup(caller, request->group_id()),
                        response);
   });
@@ -323,7 +314,7 @@ grpc::Status DirectoryHandlers::DeleteGroup(
 grpc::Status DirectoryHandlers::AddGroupMember(
     grpc::ServerContext* context, const v1::AddGroupMemberRequest* request,
     v1::AddGroupMemberResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     return SetWritten(directory_->AddGroupMember(caller, request->group_id(),
                                                  request->user_id()),
                       response->mutable_member(), response);
@@ -333,7 +324,7 @@ grpc::Status DirectoryHandlers::AddGroupMember(
 grpc::Status DirectoryHandlers::RemoveGroupMember(
     grpc::ServerContext* context, const v1::RemoveGroupMemberRequest* request,
     v1::RemoveGroupMemberResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     return SetRevision(directory_->RemoveGroupMember(
                            caller, request->group_id(), request->user_id()),
                        response);
@@ -343,7 +334,7 @@ grpc::Status DirectoryHandlers::RemoveGroupMember(
 grpc::Status DirectoryHandlers::ListGroupMembers(
     grpc::ServerContext* context, const v1::ListGroupMembersRequest* request,
     v1::ListGroupMembersResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     return SetPage(directory_->ListGroupMembers(caller, request->group_id(),
                                                 request->page_size(),
                                                 request->page_token()),
@@ -354,7 +345,7 @@ grpc::Status DirectoryHandlers::ListGroupMembers(
 grpc::Status DirectoryHandlers::CreateSite(grpc::ServerContext* context,
                                            const v1::CreateSiteRequest* request,
                                            v1::CreateSiteResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     return SetWritten(directory_->CreateSite(caller, request->name(),
                                              request->parent_site_id(),
                                              request->request_id()),
@@ -365,7 +356,7 @@ grpc::Status DirectoryHandlers::CreateSite(grpc::ServerContext* context,
 grpc::Status DirectoryHandlers::GetSite(grpc::ServerContext* context,
                                         const v1::GetSiteRequest* request,
                                         v1::GetSiteResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     return SetRecord(directory_->GetSite(caller, request->site_id()),
                      response->mutable_site());
   });
@@ -374,7 +365,7 @@ grpc::Status DirectoryHandlers::GetSite(grpc::ServerContext* context,
 grpc::Status DirectoryHandlers::ListSites(grpc::ServerContext* context,
                                           const v1::ListSitesRequest* request,
                                           v1::ListSitesResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     return SetPage(directory_->ListSites(caller, request->page_size(),
                                          request->page_token()),
                    response->mutable_sites(), response);
@@ -385,7 +376,7 @@ grpc::Status DirectoryHandlers::UpdateSite(grpc::ServerContext* context,
                                            const v1::UpdateSiteRequest* request,
                                            v1::UpdateSiteResponse* response) {
   return WithCaller(
-      registry_, context, [&](const tokens::Caller& caller) -> absl::Status {
+      *registry_, context, [&](const tokens::Caller& caller) -> absl::Status {
         auto paths =
             MaskPaths(request->update_mask(), {"name", "parent_site_id"});
         if (!paths.ok()) return paths.status();
@@ -403,7 +394,7 @@ grpc::Status DirectoryHandlers::UpdateSite(grpc::ServerContext* context,
 grpc::Status DirectoryHandlers::DeleteSite(grpc::ServerContext* context,
                                            const v1::DeleteSiteRequest* request,
                                            v1::DeleteSiteResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     return SetRevision(directory_->DeleteSite(caller, request->site_id()),
                        response);
   });
@@ -412,7 +403,7 @@ grpc::Status DirectoryHandlers::DeleteSite(grpc::ServerContext* context,
 grpc::Status DirectoryHandlers::AddSiteMember(
     grpc::ServerContext* context, const v1::AddSiteMemberRequest* request,
     v1::AddSiteMemberResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     return SetWritten(directory_->AddSiteMember(caller, request->site_id(),
                                                 request->user_id()),
                       response->mutable_member(), response);
@@ -422,7 +413,7 @@ grpc::Status DirectoryHandlers::AddSiteMember(
 grpc::Status DirectoryHandlers::RemoveSiteMember(
     grpc::ServerContext* context, const v1::RemoveSiteMemberRequest* request,
     v1::RemoveSiteMemberResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     return SetRevision(directory_->RemoveSiteMember(caller, request->site_id(),
                                                     request->user_id()),
                        response);
@@ -432,7 +423,7 @@ grpc::Status DirectoryHandlers::RemoveSiteMember(
 grpc::Status DirectoryHandlers::ListSiteMembers(
     grpc::ServerContext* context, const v1::ListSiteMembersRequest* request,
     v1::ListSiteMembersResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     return SetPage(directory_->ListSiteMembers(caller, request->site_id(),
                                                request->page_size(),
                                                request->page_token()),
@@ -443,7 +434,7 @@ grpc::Status DirectoryHandlers::ListSiteMembers(
 grpc::Status DirectoryHandlers::CreateItem(grpc::ServerContext* context,
                                            const v1::CreateItemRequest* request,
                                            v1::CreateItemResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     return SetWritten(
         directory_->CreateItem(caller, request->type(), request->name(),
                                request->site_id(), request->request_id()),
@@ -454,7 +445,7 @@ grpc::Status DirectoryHandlers::CreateItem(grpc::ServerContext* context,
 grpc::Status DirectoryHandlers::GetItem(grpc::ServerContext* context,
                                         const v1::GetItemRequest* request,
                                         v1::GetItemResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     return SetRecord(directory_->GetItem(caller, request->item_id()),
                      response->mutable_item());
   });
@@ -463,7 +454,7 @@ grpc::Status DirectoryHandlers::GetItem(grpc::ServerContext* context,
 grpc::Status DirectoryHandlers::ListItems(grpc::ServerContext* context,
                                           const v1::ListItemsRequest* request,
                                           v1::ListItemsResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     return SetPage(
         directory_->ListItems(caller, request->type(), request->page_size(),
                               request->page_token()),
@@ -475,7 +466,7 @@ grpc::Status DirectoryHandlers::UpdateItem(grpc::ServerContext* context,
                                            const v1::UpdateItemRequest* request,
                                            v1::UpdateItemResponse* response) {
   return WithCaller(
-      registry_, context, [&](const tokens::Caller& caller) -> absl::Status {
+      *registry_, context, [&](const tokens::Caller& caller) -> absl::Status {
         auto paths = MaskPaths(request->update_mask(), {"name", "site_id"});
         if (!paths.ok()) return paths.status();
         directory::ItemEdit edit;
@@ -490,7 +481,7 @@ grpc::Status DirectoryHandlers::UpdateItem(grpc::ServerContext* context,
 grpc::Status DirectoryHandlers::DeleteItem(grpc::ServerContext* context,
                                            const v1::DeleteItemRequest* request,
                                            v1::DeleteItemResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     return SetRevision(directory_->DeleteItem(caller, request->item_id()),
                        response);
   });
@@ -499,7 +490,7 @@ grpc::Status DirectoryHandlers::DeleteItem(grpc::ServerContext* context,
 grpc::Status DirectoryHandlers::CreateGrant(
     grpc::ServerContext* context, const v1::CreateGrantRequest* request,
     v1::CreateGrantResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     directory::GrantTarget target{request->item_id(), request->item_type()};
     return SetWritten(
         directory_->CreateGrant(caller, target, request->grantee(),
@@ -511,7 +502,7 @@ grpc::Status DirectoryHandlers::CreateGrant(
 grpc::Status DirectoryHandlers::GetGrant(grpc::ServerContext* context,
                                          const v1::GetGrantRequest* request,
                                          v1::GetGrantResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     return SetRecord(directory_->GetGrant(caller, request->grant_id()),
                      response->mutable_grant());
   });
@@ -520,7 +511,7 @@ grpc::Status DirectoryHandlers::GetGrant(grpc::ServerContext* context,
 grpc::Status DirectoryHandlers::ListGrants(grpc::ServerContext* context,
                                            const v1::ListGrantsRequest* request,
                                            v1::ListGrantsResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     directory::GrantTarget target{request->item_id(), request->item_type()};
     return SetPage(directory_->ListGrants(caller, target, request->page_size(),
                                           request->page_token()),
@@ -531,7 +522,7 @@ grpc::Status DirectoryHandlers::ListGrants(grpc::ServerContext* context,
 grpc::Status DirectoryHandlers::DeleteGrant(
     grpc::ServerContext* context, const v1::DeleteGrantRequest* request,
     v1::DeleteGrantResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     return SetRevision(directory_->DeleteGrant(caller, request->grant_id()),
                        response);
   });
@@ -540,7 +531,7 @@ grpc::Status DirectoryHandlers::DeleteGrant(
 grpc::Status DirectoryHandlers::ListActivity(
     grpc::ServerContext* context, const v1::ListActivityRequest* request,
     v1::ListActivityResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     return SetPage(directory_->ListActivity(caller, request->page_size(),
                                             request->page_token()),
                    response->mutable_entries(), response);

@@ -21,16 +21,6 @@ void ToView(const tokens::TokenDetails& details, token::v1::TokenView* view) {
   }
 }
 
-// Authenticates the caller, then runs `body` with it; every RPC but
-// Authenticate goes through here.
-template <typename Body>
-grpc::Status WithCaller(tokens::TokenRegistry* registry,
-                        grpc::ServerContext* context, Body body) {
-  auto caller = AuthenticateCaller(*registry, *context);
-  if (!caller.ok()) return ToGrpcStatus(caller.status(), context);
-  return ToGrpcStatus(body(*caller), context);
-}
-
 }  // namespace
 
 TokenHandlers::TokenHandlers(tokens::TokenRegistry* registry)
@@ -40,7 +30,7 @@ grpc::Status TokenHandlers::CreateServiceUserToken(
     grpc::ServerContext* context,
     const token::v1::CreateServiceUserTokenRequest* request,
     token::v1::CreateServiceUserTokenResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     std::vector<std::string> sets(request->permission_set_ids().begin(),
                                   request->permission_set_ids().end());
     auto issued = registry_->CreateServiceUserToken(
@@ -59,7 +49,7 @@ grpc::Status TokenHandlers::CreateUserToken(
     grpc::ServerContext* context,
     const token::v1::CreateUserTokenRequest* request,
     token::v1::CreateUserTokenResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     auto issued = registry_->CreateUserToken(caller, request->name(),
                                              request->inactivity_days(),
                                              request->request_id());
@@ -74,7 +64,7 @@ grpc::Status TokenHandlers::CreateUserToken(
 grpc::Status TokenHandlers::GetToken(grpc::ServerContext* context,
                                      const token::v1::GetTokenRequest* request,
                                      token::v1::GetTokenResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     auto details = registry_->GetToken(caller, request->token_id());
     if (!details.ok()) return details.status();
     ToView(*details, response->mutable_token());
@@ -86,7 +76,7 @@ grpc::Status TokenHandlers::ListServiceUserTokens(
     grpc::ServerContext* context,
     const token::v1::ListServiceUserTokensRequest* request,
     token::v1::ListServiceUserTokensResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     auto page = registry_->ListServiceUserTokens(caller, request->page_size(),
                                                  request->page_token());
     if (!page.ok()) return page.status();
@@ -102,7 +92,7 @@ grpc::Status TokenHandlers::ListUserTokens(
     grpc::ServerContext* context,
     const token::v1::ListUserTokensRequest* request,
     token::v1::ListUserTokensResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     auto page = registry_->ListUserTokens(caller, request->page_size(),
                                           request->page_token());
     if (!page.ok()) return page.status();
@@ -118,7 +108,7 @@ grpc::Status TokenHandlers::UpdateServiceUserToken(
     grpc::ServerContext* context,
     const token::v1::UpdateServiceUserTokenRequest* request,
     token::v1::UpdateServiceUserTokenResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller)
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller)
                                             -> absl::Status {
     tokens::ServiceUserTokenEdit edit;
     std::set<std::string> seen;
@@ -149,7 +139,7 @@ grpc::Status TokenHandlers::UpdateServiceUserToken(
 grpc::Status TokenHandlers::RevokeToken(
     grpc::ServerContext* context, const token::v1::RevokeTokenRequest* request,
     token::v1::RevokeTokenResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     auto change = registry_->RevokeToken(caller, request->token_id());
     if (!change.ok()) return change.status();
     ToView(change->details, response->mutable_token());
@@ -162,7 +152,7 @@ grpc::Status TokenHandlers::RegenerateToken(
     grpc::ServerContext* context,
     const token::v1::RegenerateTokenRequest* request,
     token::v1::RegenerateTokenResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     auto issued = registry_->RegenerateToken(caller, request->token_id());
     if (!issued.ok()) return issued.status();
     ToView(issued->details, response->mutable_token());
@@ -175,7 +165,7 @@ grpc::Status TokenHandlers::RegenerateToken(
 grpc::Status TokenHandlers::DeleteToken(
     grpc::ServerContext* context, const token::v1::DeleteTokenRequest* request,
     token::v1::DeleteTokenResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     auto revision = registry_->DeleteToken(caller, request->token_id());
     if (!revision.ok()) return revision.status();
     response->set_revision(*revision);
@@ -202,7 +192,7 @@ grpc::Status TokenHandlers::ReportTokenUsage(
     grpc::ServerContext* context,
     const token::v1::ReportTokenUsageRequest* request,
     token::v1::ReportTokenUsageResponse* response) {
-  return WithCaller(registry_, context, [&](const tokens::Caller& caller) {
+  return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     std::vector<tokens::TokenRegistry::Usage> usages;
     usages.reserve(request->usages_size());
     for (const auto& usage : request->usages()) {
