@@ -70,12 +70,11 @@ absl::string_view LevelName(AccessLevel level) {
 }
 
 std::string SubjectLabel(const model::v1::AuthenticatedSubject& s) {
-  absl::string_view kind =
-      s.kind() == model::v1::SUBJECT_KIND_SERVICE_USER ? "service user"
-                                                       : "user";
+  absl::string_view kind = s.kind() == model::v1::SUBJECT_KIND_SERVICE_USER
+                               ? "service user"
+                               : "user";
   if (s.display_name().empty()) return absl::StrCat(kind, " ", s.subject_id());
-  return absl::StrCat(kind, " '", s.display_name(), "' (", s.subject_id(),
-                      ")");
+  return absl::StrCat(kind, " '", s.display_name(), "' (", s.subject_id(), ")");
 }
 
 std::string ItemLabel(const Item& item) {
@@ -145,8 +144,8 @@ absl::StatusOr<std::vector<std::string>> OrganizationIds(
 absl::StatusOr<std::optional<Item>> FindItem(store::ReadView& view,
                                              const std::string& preferred_org,
                                              absl::string_view item_id) {
-  auto item = store::GetRecord<Item>(view, Table::kItems,
-                                     store::OrgKey(preferred_org, Std(item_id)));
+  auto item = store::GetRecord<Item>(
+      view, Table::kItems, store::OrgKey(preferred_org, Std(item_id)));
   if (!item.ok() || item->has_value()) return item;
   auto orgs = OrganizationIds(view);
   if (!orgs.ok()) return orgs.status();
@@ -214,7 +213,8 @@ absl::StatusOr<std::optional<Reach>> ReachOf(
       return none;
     case model::v1::Grantee::kGroupId: {
       if (!is_user || !same_org) return none;
-      auto group = Exists(view, Table::kGroups, store::OrgKey(org, to.group_id()));
+      auto group =
+          Exists(view, Table::kGroups, store::OrgKey(org, to.group_id()));
       if (!group.ok()) return group.status();
       if (!*group) return none;
       auto member = Exists(view, Table::kGroupMembers,
@@ -324,7 +324,8 @@ std::string PathPhrase(const GrantMatch& match) {
       break;
   }
   if (match.rule()) {
-    absl::StrAppend(&phrase, ", by a rule on every ", match.grant().item_type());
+    absl::StrAppend(&phrase, ", by a rule on every ",
+                    match.grant().item_type());
   }
   if (match.cross_organization()) {
     absl::StrAppend(&phrase, ", shared by organization ",
@@ -353,9 +354,8 @@ std::string NoAccessSummary(const model::v1::AuthenticatedSubject& subject,
                           "includes them");
   }
   if (item.organization_id() != subject.organization_id()) {
-    absl::StrAppend(&advice, "; the ", item.type(),
-                    " belongs to organization ", item.organization_id(),
-                    ", which must make that share");
+    absl::StrAppend(&advice, "; the ", item.type(), " belongs to organization ",
+                    item.organization_id(), ", which must make that share");
   }
   return absl::StrCat(who, " has no grant on ", what, "; ", advice, ".");
 }
@@ -364,9 +364,8 @@ std::string NoAccessSummary(const model::v1::AuthenticatedSubject& subject,
 
 absl::Status ValidateSubjectRef(absl::string_view field,
                                 const SubjectRef& ref) {
-  auto valid =
-      ids::ValidateId(absl::StrCat(field, ".organization_id"),
-                      ref.organization_id, ids::kOrganization);
+  auto valid = ids::ValidateId(absl::StrCat(field, ".organization_id"),
+                               ref.organization_id, ids::kOrganization);
   if (!valid.ok()) return valid;
   std::string_view prefix;
   switch (ref.kind) {
@@ -377,9 +376,10 @@ absl::Status ValidateSubjectRef(absl::string_view field,
       prefix = ids::kServiceUser;
       break;
     default:
-      return absl::InvalidArgumentError(absl::StrCat(
-          field, ".kind must be SUBJECT_KIND_USER or "
-                 "SUBJECT_KIND_SERVICE_USER"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(field,
+                       ".kind must be SUBJECT_KIND_USER or "
+                       "SUBJECT_KIND_SERVICE_USER"));
   }
   return ids::ValidateId(absl::StrCat(field, ".id"), ref.subject_id, prefix);
 }
@@ -460,8 +460,9 @@ absl::StatusOr<ResolvedSubject> ResolveSubject(store::ReadView& view,
     if (!token->has_value() || (*token)->subject_id() != ref.subject_id ||
         !secrets::DigestsEqual((*token)->secret_digest(), ref.token_digest)) {
       if (reason.empty()) {
-        reason = "the presented token was deleted or regenerated; use its "
-                 "current secret";
+        reason =
+            "the presented token was deleted or regenerated; use its "
+            "current secret";
       }
     } else {
       subject.set_token_kind((*token)->kind());
@@ -486,7 +487,8 @@ absl::StatusOr<ResolvedSubject> ResolveSubject(store::ReadView& view,
                        (*set)->permissions().end());
     resolved.permission_sets.push_back(**std::move(set));
   }
-  for (const auto& permission : permissions) subject.add_permissions(permission);
+  for (const auto& permission : permissions)
+    subject.add_permissions(permission);
 
   resolved.active = reason.empty();
   resolved.inactive_reason = std::move(reason);
@@ -540,12 +542,14 @@ Explanation ExplainAuthFailure(model::v1::AuthFailure failure,
       advice = "expired from inactivity; regenerate it";
       break;
     case model::v1::AUTH_FAILURE_OWNER_INACTIVE:
-      advice = "belongs to a user who was deactivated or removed; it never "
-               "works again, create a new token for an active user";
+      advice =
+          "belongs to a user who was deactivated or removed; it never "
+          "works again, create a new token for an active user";
       break;
     default:
-      advice = "is unknown (never issued, regenerated since or deleted); use "
-               "the token's current secret";
+      advice =
+          "is unknown (never issued, regenerated since or deleted); use "
+          "the token's current secret";
       break;
   }
   explanation.set_summary(absl::StrCat("The token ", advice, "."));
@@ -585,7 +589,8 @@ absl::StatusOr<Decision> ReferenceDecider::Check(
   const ResolvedSubject* resolved = &question->subject;
   auto deny = [](DecisionReason reason) { return Decision{false, reason}; };
 
-  if (!resolved->active) return deny(model::v1::DECISION_REASON_SUBJECT_INACTIVE);
+  if (!resolved->active)
+    return deny(model::v1::DECISION_REASON_SUBJECT_INACTIVE);
   if (!HoldsPermission(resolved->subject, perm->name())) {
     return deny(model::v1::DECISION_REASON_PERMISSION_MISSING);
   }
@@ -594,7 +599,8 @@ absl::StatusOr<Decision> ReferenceDecider::Check(
 
   auto item = FindItem(view, ref.organization_id, item_id);
   if (!item.ok()) return item.status();
-  if (!item->has_value()) return deny(model::v1::DECISION_REASON_ITEM_NOT_FOUND);
+  if (!item->has_value())
+    return deny(model::v1::DECISION_REASON_ITEM_NOT_FOUND);
   if ((*item)->type() != perm->item_type()) {
     return deny(model::v1::DECISION_REASON_ITEM_TYPE_MISMATCH);
   }
@@ -644,24 +650,23 @@ absl::StatusOr<Explanation> ReferenceDecider::Explain(
   if (!out.permission_granted()) {
     return finish(
         model::v1::DECISION_REASON_PERMISSION_MISSING,
-        absl::StrCat(who, " lacks ", perm->name(),
-                     subject.permission_set_ids().empty()
-                         ? "; assign a permission set that holds it"
-                         : absl::StrCat("; add it to permission set ",
-                                        absl::StrJoin(
-                                            subject.permission_set_ids(),
-                                            " or "),
-                                        " or assign a set that holds it"),
-                     "."));
+        absl::StrCat(
+            who, " lacks ", perm->name(),
+            subject.permission_set_ids().empty()
+                ? "; assign a permission set that holds it"
+                : absl::StrCat(
+                      "; add it to permission set ",
+                      absl::StrJoin(subject.permission_set_ids(), " or "),
+                      " or assign a set that holds it"),
+            "."));
   }
   if (perm->item_type().empty()) {
-    return finish(model::v1::DECISION_REASON_ALLOWED,
-                  absl::StrCat(who, " has ", perm->name(),
-                               " through permission set ",
-                               absl::StrJoin(
-                                   out.permission_set_ids_with_permission(),
-                                   " and "),
-                               "."));
+    return finish(
+        model::v1::DECISION_REASON_ALLOWED,
+        absl::StrCat(
+            who, " has ", perm->name(), " through permission set ",
+            absl::StrJoin(out.permission_set_ids_with_permission(), " and "),
+            "."));
   }
 
   // 3 and 4: the item.
@@ -675,12 +680,12 @@ absl::StatusOr<Explanation> ReferenceDecider::Explain(
   }
   const Item& found = **item;
   if (found.type() != perm->item_type()) {
-    return finish(model::v1::DECISION_REASON_ITEM_TYPE_MISMATCH,
-                  absl::StrCat(ItemLabel(found), " is a ", found.type(),
-                               ", but ", perm->name(), " acts on ",
-                               perm->item_type(),
-                               " items; ask with a permission for ",
-                               found.type(), " items."));
+    return finish(
+        model::v1::DECISION_REASON_ITEM_TYPE_MISMATCH,
+        absl::StrCat(ItemLabel(found), " is a ", found.type(), ", but ",
+                     perm->name(), " acts on ", perm->item_type(),
+                     " items; ask with a permission for ", found.type(),
+                     " items."));
   }
 
   // 5 and 6: the grants.
@@ -703,11 +708,11 @@ absl::StatusOr<Explanation> ReferenceDecider::Explain(
                      SubjectNoun(subject), ", or share the ", found.type(),
                      " with ", SubjectNoun(subject), " at that level."));
   }
-  return finish(model::v1::DECISION_REASON_ALLOWED,
-                absl::StrCat(who, " may use ", perm->name(), " on ",
-                             ItemLabel(found), ": ", LevelName(access->best),
-                             " access through ", PathPhrase(out.grants(0)),
-                             "."));
+  return finish(
+      model::v1::DECISION_REASON_ALLOWED,
+      absl::StrCat(who, " may use ", perm->name(), " on ", ItemLabel(found),
+                   ": ", LevelName(access->best), " access through ",
+                   PathPhrase(out.grants(0)), "."));
 }
 
 absl::StatusOr<AccessiblePage> ReferenceDecider::ListAccessible(
@@ -727,9 +732,9 @@ absl::StatusOr<AccessiblePage> ReferenceDecider::ListAccessible(
         " is an organization-level permission; ListAccessible needs an item "
         "permission"));
   }
-  const std::string scope = absl::StrCat("accessible/", ref.organization_id,
-                                         "/", ref.subject_id, "/",
-                                         perm->name());
+  const std::string scope =
+      absl::StrCat("accessible/", ref.organization_id, "/", ref.subject_id, "/",
+                   perm->name());
   auto after = validation::DecodePageToken(scope, page_token);
   if (!after.ok()) return after.status();
 
@@ -738,8 +743,8 @@ absl::StatusOr<AccessiblePage> ReferenceDecider::ListAccessible(
   if (!orgs.ok()) return orgs.status();
   std::vector<std::string> candidates;
   for (const auto& org : *orgs) {
-    auto ids = IndexIds(view, absl::StrCat("item_type/", org, "/",
-                                           perm->item_type(), "/"));
+    auto ids = IndexIds(
+        view, absl::StrCat("item_type/", org, "/", perm->item_type(), "/"));
     if (!ids.ok()) return ids.status();
     candidates.insert(candidates.end(), ids->begin(), ids->end());
   }

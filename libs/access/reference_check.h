@@ -113,8 +113,8 @@ absl::StatusOr<model::v1::Permission> ResolvePermission(
 // The explanation for a presented token that did not authenticate at all
 // (unknown, revoked, expired, owner inactive, malformed): a deny with
 // SUBJECT_INACTIVE and a summary naming `failure`.
-model::v1::Explanation ExplainAuthFailure(model::v1::AuthFailure failure,
-                                          const model::v1::Permission& permission);
+model::v1::Explanation ExplainAuthFailure(
+    model::v1::AuthFailure failure, const model::v1::Permission& permission);
 
 // One page of ListAccessible.
 struct AccessiblePage {

@@ -158,9 +158,8 @@ grpc::Status AccessHandlers::Explain(grpc::ServerContext* context,
   return Answer(
       context, question, response,
       [&](store::ReadView& view, const access::SubjectRef& subject) {
-        auto explanation = decider_.Explain(view, subject,
-                                            question.permission(),
-                                            question.item_id());
+        auto explanation = decider_.Explain(
+            view, subject, question.permission(), question.item_id());
         if (!explanation.ok()) return explanation.status();
         *response->mutable_explanation() = *std::move(explanation);
         return absl::OkStatus();

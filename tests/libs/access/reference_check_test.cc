@@ -67,9 +67,8 @@ class ReferenceCheckTest : public ::testing::Test {
 
   template <typename T>
   void Put(const T& record) {
-    auto written = store_->Write("test", [&](store::WriteTxn& txn) {
-      return store::Put(txn, record);
-    });
+    auto written = store_->Write(
+        "test", [&](store::WriteTxn& txn) { return store::Put(txn, record); });
     ASSERT_TRUE(written.ok()) << written.status();
   }
 
@@ -92,9 +91,9 @@ class ReferenceCheckTest : public ::testing::Test {
     return set.id();
   }
 
-  std::string User(const std::string& org, const std::string& name,
-                   const std::string& set,
-                   model::v1::UserStatus status = model::v1::USER_STATUS_ACTIVE) {
+  std::string User(
+      const std::string& org, const std::string& name, const std::string& set,
+      model::v1::UserStatus status = model::v1::USER_STATUS_ACTIVE) {
     model::v1::User user;
     user.set_id(ids::NewId(ids::kUser));
     user.set_organization_id(org);
@@ -242,10 +241,10 @@ class ReferenceCheckTest : public ::testing::Test {
     b_ = ids::NewId(ids::kOrganization);
     Org(a_);
     Org(b_);
-    all_ = PermissionSet(a_, {"platform.users", "templates.view",
-                              "templates.edit", "templates.manage",
-                              "inspections.view", "assets.view",
-                              "assets.edit"});
+    all_ =
+        PermissionSet(a_, {"platform.users", "templates.view", "templates.edit",
+                           "templates.manage", "inspections.view",
+                           "assets.view", "assets.edit"});
     std::string users_only = PermissionSet(a_, {"platform.users"});
     ann_ = User(a_, "Ann", all_);
     bob_ = User(a_, "Bob", all_);
@@ -254,12 +253,13 @@ class ReferenceCheckTest : public ::testing::Test {
     eve_ = User(a_, "Eve", users_only);
     gus_ = User(a_, "Gus", all_);
     hal_ = User(a_, "Hal", all_);
-    svc_ = ServiceUser(a_, "Exporter", all_, model::v1::TOKEN_STATE_ACTIVE, now);
+    svc_ =
+        ServiceUser(a_, "Exporter", all_, model::v1::TOKEN_STATE_ACTIVE, now);
     svc_revoked_ = ServiceUser(a_, "Old exporter", all_,
                                model::v1::TOKEN_STATE_REVOKED, now);
-    svc_expired_ = ServiceUser(a_, "Idle exporter", all_,
-                               model::v1::TOKEN_STATE_ACTIVE,
-                               now - absl::Hours(24 * 46));
+    svc_expired_ =
+        ServiceUser(a_, "Idle exporter", all_, model::v1::TOKEN_STATE_ACTIVE,
+                    now - absl::Hours(24 * 46));
     ann_token_ = Token(a_, model::v1::TOKEN_KIND_USER, ann_,
                        model::v1::TOKEN_STATE_ACTIVE, now);
     ann_revoked_token_ = Token(a_, model::v1::TOKEN_KIND_USER, ann_,
@@ -294,8 +294,8 @@ class ReferenceCheckTest : public ::testing::Test {
     std::string b_set = PermissionSet(b_, {"templates.view", "templates.edit"});
     bea_ = User(b_, "Bea", b_set);
     ben_ = User(b_, "Ben", b_set);
-    svc_b_ = ServiceUser(b_, "B exporter", b_set,
-                         model::v1::TOKEN_STATE_ACTIVE, now);
+    svc_b_ = ServiceUser(b_, "B exporter", b_set, model::v1::TOKEN_STATE_ACTIVE,
+                         now);
     group_b_ = Group(b_, {ben_});
     t_share_user_ = Item(a_, "template", "Shared with Bea");
     t_share_group_ = Item(a_, "template", "Shared with B group");
@@ -323,8 +323,8 @@ class ReferenceCheckTest : public ::testing::Test {
   std::string svc_, svc_revoked_, svc_expired_;
   model::v1::Token ann_token_, ann_revoked_token_;
   std::string group_, root_, mid_, leaf_;
-  std::string t_direct_, t_group_, t_mid_, t_leaf_, t_org_, t_multi_,
-      t_none_, inspection_, asset_, multi_org_grant_;
+  std::string t_direct_, t_group_, t_mid_, t_leaf_, t_org_, t_multi_, t_none_,
+      inspection_, asset_, multi_org_grant_;
   std::string bea_, ben_, svc_b_, group_b_;
   std::string t_share_user_, t_share_group_, t_share_org_, t_share_svc_;
 };
@@ -387,8 +387,8 @@ TEST_F(ReferenceCheckTest, DecidesEveryPathAndReason) {
       // Groups.
       {"group edit", UserRef(bob_), "templates.edit", t_group_, allowed,
        GRANT_PATH_GROUP, group_},
-      {"group edit, manage needed", UserRef(bob_), "templates.manage",
-       t_group_, too_low},
+      {"group edit, manage needed", UserRef(bob_), "templates.manage", t_group_,
+       too_low},
       {"not in the group", UserRef(ann_), "templates.view", t_group_,
        no_access},
       {"service user never via group", ServiceRef(svc_), "templates.view",
@@ -414,8 +414,8 @@ TEST_F(ReferenceCheckTest, DecidesEveryPathAndReason) {
       {"highest of several grants", UserRef(ann_), "templates.edit", t_multi_,
        allowed, GRANT_PATH_ORGANIZATION},
       // Rules over every item of a type.
-      {"rule to service user", ServiceRef(svc_), "assets.view", asset_,
-       allowed, GRANT_PATH_DIRECT},
+      {"rule to service user", ServiceRef(svc_), "assets.view", asset_, allowed,
+       GRANT_PATH_DIRECT},
       {"rule to service user, edit needed", ServiceRef(svc_), "assets.edit",
        asset_, too_low},
       {"rule to group", UserRef(bob_), "assets.edit", asset_, allowed,
@@ -423,14 +423,14 @@ TEST_F(ReferenceCheckTest, DecidesEveryPathAndReason) {
       {"rule not covering the user", UserRef(ann_), "assets.view", asset_,
        no_access},
       // Cross-organization shares reach only whom they name.
-      {"shared with a user", UserRef(bea_, b_), "templates.view",
-       t_share_user_, allowed, GRANT_PATH_DIRECT},
+      {"shared with a user", UserRef(bea_, b_), "templates.view", t_share_user_,
+       allowed, GRANT_PATH_DIRECT},
       {"shared with another user", UserRef(ben_, b_), "templates.view",
        t_share_user_, no_access},
       {"shared with a group", UserRef(ben_, b_), "templates.edit",
        t_share_group_, allowed, GRANT_PATH_GROUP, group_b_},
-      {"shared with a group, not a member", UserRef(bea_, b_),
-       "templates.view", t_share_group_, no_access},
+      {"shared with a group, not a member", UserRef(bea_, b_), "templates.view",
+       t_share_group_, no_access},
       {"shared with an organization", UserRef(bea_, b_), "templates.view",
        t_share_org_, allowed, GRANT_PATH_ORGANIZATION},
       {"shared with an organization, edit needed", UserRef(bea_, b_),
@@ -460,10 +460,9 @@ TEST_F(ReferenceCheckTest, DecidesEveryPathAndReason) {
        "", inactive},
       {"presented token active", ann_with_token, "templates.view", t_direct_,
        allowed, GRANT_PATH_DIRECT},
-      {"presented token regenerated since", ann_wrong_secret,
-       "platform.users", "", inactive},
-      {"presented token revoked", ann_revoked, "platform.users", "",
-       inactive},
+      {"presented token regenerated since", ann_wrong_secret, "platform.users",
+       "", inactive},
+      {"presented token revoked", ann_revoked, "platform.users", "", inactive},
       // Permission sets, items and types.
       {"permission missing", UserRef(eve_), "templates.view", t_org_, missing},
       {"item not found", UserRef(ann_), "templates.view",
@@ -535,22 +534,24 @@ TEST_F(ReferenceCheckTest, ExplainListsEveryIncludingGrant) {
 TEST_F(ReferenceCheckTest, DenySummariesSayWhatToChange) {
   ReferenceDecider decider(&clock_);
   auto view = store_->Read();
-  auto service = decider.Explain(*view, ServiceRef(svc_), "templates.view",
-                                 t_group_);
+  auto service =
+      decider.Explain(*view, ServiceRef(svc_), "templates.view", t_group_);
   ASSERT_TRUE(service.ok());
   EXPECT_THAT(service->summary(),
               HasSubstr("service user 'Exporter' (" + svc_ +
                         ") has no grant on template 'Group'"));
-  EXPECT_THAT(service->summary(), HasSubstr("share the template with the "
-                                            "service user or add it to a rule"));
+  EXPECT_THAT(service->summary(),
+              HasSubstr("share the template with the "
+                        "service user or add it to a rule"));
 
-  auto low = decider.Explain(*view, UserRef(ann_), "templates.manage",
-                             t_direct_);
+  auto low =
+      decider.Explain(*view, UserRef(ann_), "templates.manage", t_direct_);
   ASSERT_TRUE(low.ok());
   EXPECT_THAT(low->summary(), HasSubstr("has view access"));
   EXPECT_THAT(low->summary(), HasSubstr("needs manage"));
 
-  auto missing = decider.Explain(*view, UserRef(eve_), "templates.view", t_org_);
+  auto missing =
+      decider.Explain(*view, UserRef(eve_), "templates.view", t_org_);
   ASSERT_TRUE(missing.ok());
   EXPECT_FALSE(missing->permission_granted());
   EXPECT_THAT(missing->summary(), HasSubstr("lacks templates.view"));
@@ -582,8 +583,8 @@ TEST_F(ReferenceCheckTest, RejectsMalformedQuestions) {
        "not in the permission catalog"},
       {"empty permission", UserRef(ann_), "", t_direct_,
        "permission is required"},
-      {"item id for org permission", UserRef(ann_), "platform.users",
-       t_direct_, "leave item_id empty"},
+      {"item id for org permission", UserRef(ann_), "platform.users", t_direct_,
+       "leave item_id empty"},
       {"item id missing", UserRef(ann_), "templates.view", "",
        "item_id is required"},
       {"malformed item id", UserRef(ann_), "templates.view", "item_x",
@@ -592,19 +593,22 @@ TEST_F(ReferenceCheckTest, RejectsMalformedQuestions) {
        "subject.id"},
       {"kind unspecified",
        {a_, model::v1::SUBJECT_KIND_UNSPECIFIED, ann_, "", ""},
-       "platform.users", "", "subject.kind"},
+       "platform.users",
+       "",
+       "subject.kind"},
       {"user id as service user", ServiceRef(ann_), "platform.users", "",
        "subject.id"},
-      {"malformed organization", {"org", model::v1::SUBJECT_KIND_USER, ann_,
-                                  "", ""},
-       "platform.users", "", "subject.organization_id"},
+      {"malformed organization",
+       {"org", model::v1::SUBJECT_KIND_USER, ann_, "", ""},
+       "platform.users",
+       "",
+       "subject.organization_id"},
   };
   for (const Bad& c : cases) {
     SCOPED_TRACE(c.name);
     auto decision = decider.Check(*view, c.subject, c.permission, c.item);
     EXPECT_EQ(decision.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_THAT(std::string(decision.status().message()),
-                HasSubstr(c.message));
+    EXPECT_THAT(std::string(decision.status().message()), HasSubstr(c.message));
     auto explanation = decider.Explain(*view, c.subject, c.permission, c.item);
     EXPECT_EQ(explanation.status(), decision.status());
   }
@@ -642,8 +646,7 @@ TEST_F(ReferenceCheckTest, ListAccessiblePagesAllowedItemsById) {
   EXPECT_EQ(org_level.status().code(), absl::StatusCode::kInvalidArgument);
   auto foreign_token = decider.ListAccessible(
       *view, UserRef(bob_), "templates.view", 1, "not-a-token");
-  EXPECT_EQ(foreign_token.status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(foreign_token.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -42,9 +42,9 @@ struct CatalogEntry {
 
 const std::vector<CatalogEntry>& Entries() {
   static const auto* entries = new std::vector<CatalogEntry>{
-      {"platform.users", "", 0},   {"templates.view", "template", 1},
+      {"platform.users", "", 0},         {"templates.view", "template", 1},
       {"templates.edit", "template", 2}, {"templates.manage", "template", 3},
-      {"assets.view", "asset", 1}, {"assets.edit", "asset", 2},
+      {"assets.view", "asset", 1},       {"assets.edit", "asset", 2},
   };
   return *entries;
 }
@@ -183,7 +183,9 @@ class PropertyTest : public ::testing::TestWithParam<uint32_t> {
     rng_.seed(GetParam());
   }
 
-  int Uniform(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng_); }
+  int Uniform(int n) {
+    return std::uniform_int_distribution<int>(0, n - 1)(rng_);
+  }
   bool Chance(double p) { return std::bernoulli_distribution(p)(rng_); }
   template <typename Map>
   const std::string& AnyKey(const Map& map) {
@@ -483,8 +485,8 @@ class PropertyTest : public ::testing::TestWithParam<uint32_t> {
       SubjectRef ref;
       if (Chance(0.75)) {
         const auto& user = w_.users.at(AnyKey(w_.users));
-        ref = {user.organization_id(), model::v1::SUBJECT_KIND_USER,
-               user.id(), "", ""};
+        ref = {user.organization_id(), model::v1::SUBJECT_KIND_USER, user.id(),
+               "", ""};
       } else {
         const auto& svc = w_.service_users.at(AnyKey(w_.service_users));
         ref = {svc.organization_id(), model::v1::SUBJECT_KIND_SERVICE_USER,
@@ -498,9 +500,9 @@ class PropertyTest : public ::testing::TestWithParam<uint32_t> {
       }
       SCOPED_TRACE(absl::StrCat(ref.subject_id, " ", entry.name, " ", item));
 
-      DecisionReason expected = Oracle(w_, clock_.Now(), ref.organization_id,
-                                       ref.kind, ref.subject_id, entry.name,
-                                       item);
+      DecisionReason expected =
+          Oracle(w_, clock_.Now(), ref.organization_id, ref.kind,
+                 ref.subject_id, entry.name, item);
       auto decision = decider.Check(*view, ref, entry.name, item);
       ASSERT_TRUE(decision.ok()) << decision.status();
       ASSERT_EQ(decision->reason, expected)
@@ -541,8 +543,7 @@ TEST_P(PropertyTest, CheckAgreesWithOracle) {
   for (int reason = model::v1::DECISION_REASON_ALLOWED;
        reason <= model::v1::DECISION_REASON_ACCESS_LEVEL_TOO_LOW; ++reason) {
     EXPECT_GT(seen[static_cast<DecisionReason>(reason)], 0)
-        << model::v1::DecisionReason_Name(
-               static_cast<DecisionReason>(reason));
+        << model::v1::DecisionReason_Name(static_cast<DecisionReason>(reason));
   }
 }
 

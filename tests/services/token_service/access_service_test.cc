@@ -53,9 +53,8 @@ class AccessServiceTest : public ::testing::Test {
     grant.set_level(model::v1::ACCESS_LEVEL_VIEW);
     auto written = server_.app().store().Write(
         "test.setup", [&](store::WriteTxn& txn) -> absl::Status {
-          for (const auto& record :
-               {store::Wrap(viewers), store::Wrap(viewer), store::Wrap(item),
-                store::Wrap(grant)}) {
+          for (const auto& record : {store::Wrap(viewers), store::Wrap(viewer),
+                                     store::Wrap(item), store::Wrap(grant)}) {
             auto status = store::PutRecord(txn, record);
             if (!status.ok()) return status;
           }
@@ -132,9 +131,9 @@ class AccessServiceTest : public ::testing::Test {
 // A reviewer gets the reference decision with the revision it was made at.
 TEST_F(AccessServiceTest, AdminChecksAnotherSubject) {
   av1::CheckResponse response;
-  grpc::Status status = Check(server_.admin_token(),
-                              AboutUser(viewer_id_, "templates.view", item_id_),
-                              &response);
+  grpc::Status status =
+      Check(server_.admin_token(),
+            AboutUser(viewer_id_, "templates.view", item_id_), &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_TRUE(response.allowed());
   EXPECT_EQ(response.reason(), model::v1::DECISION_REASON_ALLOWED);
@@ -147,9 +146,9 @@ TEST_F(AccessServiceTest, AdminChecksAnotherSubject) {
   EXPECT_EQ(response.reason(), model::v1::DECISION_REASON_PERMISSION_MISSING);
 
   av1::ExplainResponse explained;
-  status = Explain(server_.admin_token(),
-                   AboutUser(viewer_id_, "templates.view", item_id_),
-                   &explained);
+  status =
+      Explain(server_.admin_token(),
+              AboutUser(viewer_id_, "templates.view", item_id_), &explained);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_TRUE(explained.explanation().allowed());
   EXPECT_EQ(explained.explanation().subject().display_name(), "Vera Viewer");
@@ -162,29 +161,29 @@ TEST_F(AccessServiceTest, AdminChecksAnotherSubject) {
 // platform.access_review; nobody may ask about another organization.
 TEST_F(AccessServiceTest, CallersMayAskAboutThemselvesOnly) {
   av1::CheckResponse response;
-  grpc::Status status = Check(viewer_token_,
-                              AboutUser(viewer_id_, "templates.view", item_id_),
-                              &response);
+  grpc::Status status =
+      Check(viewer_token_, AboutUser(viewer_id_, "templates.view", item_id_),
+            &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_TRUE(response.allowed());
 
-  status = Check(viewer_token_,
-                 AboutToken(viewer_token_, "templates.view", item_id_),
-                 &response);
+  status =
+      Check(viewer_token_,
+            AboutToken(viewer_token_, "templates.view", item_id_), &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_TRUE(response.allowed());
 
-  status = Check(viewer_token_,
-                 AboutUser(admin_.subject_id(), "platform.users", ""),
-                 &response);
+  status =
+      Check(viewer_token_, AboutUser(admin_.subject_id(), "platform.users", ""),
+            &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_TRUE(absl::StrContains(status.error_message(),
-                                "platform.access_review"))
+  EXPECT_TRUE(
+      absl::StrContains(status.error_message(), "platform.access_review"))
       << status.error_message();
 
-  status = Check(viewer_token_,
-                 AboutToken(service_token_, "templates.view", item_id_),
-                 &response);
+  status =
+      Check(viewer_token_,
+            AboutToken(service_token_, "templates.view", item_id_), &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
 
   av1::AccessQuestion foreign =
@@ -200,8 +199,8 @@ TEST_F(AccessServiceTest, CallersMayAskAboutThemselvesOnly) {
 // Calls without a working credential are UNAUTHENTICATED, not denied.
 TEST_F(AccessServiceTest, RejectsUnauthenticatedCallers) {
   av1::CheckResponse response;
-  grpc::Status status = Check(
-      "", AboutUser(viewer_id_, "templates.view", item_id_), &response);
+  grpc::Status status =
+      Check("", AboutUser(viewer_id_, "templates.view", item_id_), &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   status = Check("wdn_user_not-a-token",
                  AboutUser(viewer_id_, "templates.view", item_id_), &response);
@@ -225,20 +224,19 @@ TEST_F(AccessServiceTest, ExplainsServiceUserTokens) {
   EXPECT_EQ(e.reason(), model::v1::DECISION_REASON_NO_ACCESS);
   EXPECT_EQ(e.subject().kind(), model::v1::SUBJECT_KIND_SERVICE_USER);
   EXPECT_EQ(e.subject().token_id(), service_token_id_);
-  EXPECT_TRUE(absl::StrContains(
-      e.summary(), "service user 'Report export'"))
+  EXPECT_TRUE(absl::StrContains(e.summary(), "service user 'Report export'"))
       << e.summary();
-  EXPECT_TRUE(absl::StrContains(
-      e.summary(), "share the template with the service user"))
+  EXPECT_TRUE(absl::StrContains(e.summary(),
+                                "share the template with the service user"))
       << e.summary();
 
   auto revoked =
       server_.app().registry().RevokeToken(admin_, service_token_id_);
   ASSERT_TRUE(revoked.ok()) << revoked.status();
   av1::CheckResponse checked;
-  status = Check(server_.admin_token(),
-                 AboutToken(service_token_, "templates.view", item_id_),
-                 &checked);
+  status =
+      Check(server_.admin_token(),
+            AboutToken(service_token_, "templates.view", item_id_), &checked);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_FALSE(checked.allowed());
   EXPECT_EQ(checked.reason(), model::v1::DECISION_REASON_SUBJECT_INACTIVE);
@@ -275,8 +273,7 @@ TEST_F(AccessServiceTest, RejectsBadQuestions) {
        "question.subject.id"},
       {"kind missing", no_kind, "question.subject.kind"},
       {"no subject", no_subject, "question must name its subject"},
-      {"empty token", AboutToken("", "platform.users", ""),
-       "question.token"},
+      {"empty token", AboutToken("", "platform.users", ""), "question.token"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
