@@ -321,9 +321,9 @@ class DockerfileTest(unittest.TestCase):
 
 # --- Kubernetes manifests ----------------------------------------------------
 
-def render(deploy_copy):
+def render(deploy_copy, subdir=""):
     return subprocess.run(
-        ["kubectl", "kustomize", os.path.join(deploy_copy, OVERLAY)],
+        ["kubectl", "kustomize", os.path.join(deploy_copy, OVERLAY, subdir)],
         text=True, capture_output=True)
 
 
@@ -348,8 +348,10 @@ class ManifestTest(unittest.TestCase):
         cls.deploy = os.path.join(cls.tmp, "deploy")
         shutil.copytree(DEPLOY_DIR, cls.deploy,
                         ignore=shutil.ignore_patterns("sidecar.token"))
-        # Rendering without the operator's secret files must fail...
+        # Rendering without the operator's secret files must fail, except
+        # for TokenService alone (the first-start step that makes them)...
         cls.without_secret = render(cls.deploy)
+        cls.tokenservice_alone = render(cls.deploy, "tokenservice")
         # ...and with them, succeed.
         cls.sidecar_token = "wst_" + os.urandom(16).hex()
         with open(os.path.join(cls.deploy, OVERLAY, "secrets",
@@ -413,6 +415,19 @@ class ManifestTest(unittest.TestCase):
         secret = self.find("Secret")[0]
         self.assertTrue(secret["metadata"]["name"].startswith(
             "warden-sidecar-credential-"))
+
+    def test_token_service_renders_alone_without_secrets(self):
+        self.assertEqual(self.tokenservice_alone.returncode, 0,
+                         self.tokenservice_alone.stderr)
+        alone = [o for o in yaml.safe_load_all(
+            self.tokenservice_alone.stdout) if o]
+        self.assertNotIn("Secret", [o["kind"] for o in alone])
+        # The same objects as in the full overlay, so applying the full
+        # overlay later changes nothing of TokenService.
+        for o in alone:
+            self.assertIn(o, self.objects,
+                          f"{o['kind']}/{o['metadata']['name']} differs")
+        self.assertTrue(any(o["kind"] == "StatefulSet" for o in alone))
 
     def test_objects_pass_the_kubernetes_schemas(self):
         path = os.path.join(self.tmp, "objects.json")
