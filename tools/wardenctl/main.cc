@@ -121,12 +121,10 @@ int BootstrapInfo(Session& session, const std::string& data_dir) {
         {"server", session.options().address},
         {"health", error.empty() ? health : health + ": " + error},
     });
-    std::cout << "\nThe files are written on the first start with an empty "
-                 "data directory. Use the admin\ncredential with "
-                 "--token-file "
-              << admin.string()
-              << "; give the sidecar credential only to\nAuthzService "
-                 "sidecars.\n";
+    std::cout << "\nTokenService writes these files on its first start "
+                 "with an empty data\ndirectory. Pass the admin file to "
+                 "wardenctl with --token-file (or\nWARDEN_TOKEN_FILE); give "
+                 "the sidecar file only to AuthzService sidecars.\n";
   }
   if (health == "SERVING") return kExitOk;
   return health == "UNREACHABLE" ? kExitUnavailable : kExitOther;

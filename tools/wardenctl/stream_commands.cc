@@ -34,12 +34,13 @@ std::string DescribeRecord(const model::v1::Record& record) {
   const auto* reflection = message.GetReflection();
   const auto* type = message.GetDescriptor();
   std::string described = field->name();
+  // Records with an id show it; memberships, which have none, show the
+  // group or site and the user.
+  const bool has_id = type->FindFieldByName("id") != nullptr;
   for (const char* id_field : {"id", "group_id", "site_id", "user_id"}) {
     const auto* id = type->FindFieldByName(id_field);
-    if (id != nullptr && id->type() == google::protobuf::FieldDescriptor::
-                                           TYPE_STRING) {
-      absl::StrAppend(&described, " ", reflection->GetString(message, id));
-    }
+    if (id == nullptr || (has_id && std::string(id_field) != "id")) continue;
+    absl::StrAppend(&described, " ", reflection->GetString(message, id));
   }
   return described;
 }

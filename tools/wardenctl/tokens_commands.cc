@@ -118,38 +118,36 @@ int CreateUser(Session& session, const TokenFlags& flags) {
   return code;
 }
 
-int List(Session& session, const TokenFlags& flags) {
+// Every page of ListServiceUserTokens or ListUserTokens, then one table.
+template <typename Request, typename Response>
+int ListPages(Session& session,
+              grpc::Status (TokenService::Stub::*method)(
+                  grpc::ClientContext*, const Request&, Response*),
+              int limit) {
   auto stub = TokenService::NewStub(session.channel());
-  if (flags.user_tokens) {
-    token::v1::ListUserTokensResponse all;
-    int code = ListAll<token::v1::ListUserTokensResponse>(
-        session,
-        [&](grpc::ClientContext* context, const std::string& page_token,
-            token::v1::ListUserTokensResponse* page) {
-          token::v1::ListUserTokensRequest request;
-          request.set_page_size(500);
-          request.set_page_token(page_token);
-          return stub->ListUserTokens(context, request, page);
-        },
-        [](const auto& r) { return r.tokens_size(); }, flags.limit, &all);
-    if (code != kExitOk) return code;
-    session.json() ? PrintJson(all) : PrintTokenTable(all.tokens());
-    return kExitOk;
-  }
-  token::v1::ListServiceUserTokensResponse all;
-  int code = ListAll<token::v1::ListServiceUserTokensResponse>(
+  Response all;
+  int code = ListAll<Response>(
       session,
       [&](grpc::ClientContext* context, const std::string& page_token,
-          token::v1::ListServiceUserTokensResponse* page) {
-        token::v1::ListServiceUserTokensRequest request;
+          Response* page) {
+        Request request;
         request.set_page_size(500);
         request.set_page_token(page_token);
-        return stub->ListServiceUserTokens(context, request, page);
+        return (stub.get()->*method)(context, request, page);
       },
-      [](const auto& r) { return r.tokens_size(); }, flags.limit, &all);
+      [](const Response& r) { return r.tokens_size(); }, limit, &all);
   if (code != kExitOk) return code;
   session.json() ? PrintJson(all) : PrintTokenTable(all.tokens());
   return kExitOk;
+}
+
+int List(Session& session, const TokenFlags& flags) {
+  if (flags.user_tokens) {
+    return ListPages(session, &TokenService::Stub::ListUserTokens,
+                     flags.limit);
+  }
+  return ListPages(session, &TokenService::Stub::ListServiceUserTokens,
+                   flags.limit);
 }
 
 int Get(Session& session, const TokenFlags& flags) {
