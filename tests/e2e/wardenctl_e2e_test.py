@@ -258,8 +258,16 @@ class WardenctlEndToEnd(unittest.TestCase):
                              "--until", str(revision),
                              token_file=self.sidecar_file).stdout
         self.assertEqual(json.loads(lines.strip())["action"], "group.delete")
-        # The admin lacks platform.replication.
-        self.run_ctl("watch", "--from", "0", "--until", "1", expect=4)
+        # A token without platform.replication may not follow the stream.
+        viewers = self.json_of("permission-sets", "create", "--name",
+                               "Stream-less", "--permission",
+                               "templates.view")["permissionSet"]["id"]
+        secret = self.json_of("tokens", "create-service", "--name",
+                              "No replication", "--permission-set",
+                              viewers)["secret"]
+        denied = self.run_ctl("watch", "--from", "0", "--until", "1",
+                              env={"WARDEN_TOKEN": secret}, expect=4)
+        self.assertIn("PERMISSION_DENIED", denied.stderr)
 
     # bootstrap-info names the credential files and the server's health
     # without reading out a secret.
