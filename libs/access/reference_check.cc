@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "libs/decision/explanation_text.h"
 #include "libs/ids/ids.h"
 #include "libs/secrets/token_secret.h"
 #include "libs/store/records.h"
@@ -56,18 +57,7 @@ absl::StatusOr<bool> Exists(store::ReadView& view, Table table,
   return value->has_value();
 }
 
-absl::string_view LevelName(AccessLevel level) {
-  switch (level) {
-    case model::v1::ACCESS_LEVEL_VIEW:
-      return "view";
-    case model::v1::ACCESS_LEVEL_EDIT:
-      return "edit";
-    case model::v1::ACCESS_LEVEL_MANAGE:
-      return "manage";
-    default:
-      return "no";
-  }
-}
+using decision::LevelName;
 
 std::string SubjectLabel(const model::v1::AuthenticatedSubject& s) {
   absl::string_view kind = s.kind() == model::v1::SUBJECT_KIND_SERVICE_USER
@@ -525,35 +515,7 @@ absl::StatusOr<Permission> ResolvePermission(store::ReadView& view,
 
 Explanation ExplainAuthFailure(model::v1::AuthFailure failure,
                                const Permission& permission) {
-  Explanation explanation;
-  explanation.set_allowed(false);
-  explanation.set_reason(model::v1::DECISION_REASON_SUBJECT_INACTIVE);
-  explanation.set_permission(permission.name());
-  explanation.set_required_level(permission.required_level());
-  std::string advice;
-  switch (failure) {
-    case model::v1::AUTH_FAILURE_MALFORMED:
-      advice = "is not a well-formed token; check that it was copied whole";
-      break;
-    case model::v1::AUTH_FAILURE_REVOKED:
-      advice = "was revoked; regenerate it";
-      break;
-    case model::v1::AUTH_FAILURE_EXPIRED:
-      advice = "expired from inactivity; regenerate it";
-      break;
-    case model::v1::AUTH_FAILURE_OWNER_INACTIVE:
-      advice =
-          "belongs to a user who was deactivated or removed; it never "
-          "works again, create a new token for an active user";
-      break;
-    default:
-      advice =
-          "is unknown (never issued, regenerated since or deleted); use "
-          "the token's current secret";
-      break;
-  }
-  explanation.set_summary(absl::StrCat("The token ", advice, "."));
-  return explanation;
+  return decision::ExplainAuthFailure(failure, permission);
 }
 
 namespace {

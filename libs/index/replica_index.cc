@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "libs/decision/explanation_text.h"
 #include "libs/ids/ids.h"
 #include "libs/secrets/token_secret.h"
 #include "libs/tokens/token_rules.h"
@@ -51,18 +52,7 @@ std::string GranteeKey(const model::v1::Grantee& grantee) {
   return "";
 }
 
-absl::string_view LevelName(AccessLevel level) {
-  switch (level) {
-    case model::v1::ACCESS_LEVEL_VIEW:
-      return "view";
-    case model::v1::ACCESS_LEVEL_EDIT:
-      return "edit";
-    case model::v1::ACCESS_LEVEL_MANAGE:
-      return "manage";
-    default:
-      return "no";
-  }
-}
+using warden::decision::LevelName;
 
 absl::string_view PathName(model::v1::GrantPath path) {
   switch (path) {
@@ -669,7 +659,14 @@ absl::StatusOr<Decision> ReplicaView::Decide(
     explanation->set_required_level(perm->required_level());
   }
 
-  // 1. The subject is active.
+  // 1. The subject is active. A presented token that did not authenticate
+  // is explained in TokenService's words, with no subject.
+  if (!principal.active && principal.failure.has_value() &&
+      explanation != nullptr) {
+    *explanation = warden::decision::ExplainAuthFailure(*principal.failure, *perm);
+    decision.reason = model::v1::DECISION_REASON_SUBJECT_INACTIVE;
+    return decision;
+  }
   if (!principal.active) {
     std::string why =
         principal.failure.has_value()

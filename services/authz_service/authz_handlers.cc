@@ -21,9 +21,9 @@ using index::ReplicaView;
 constexpr absl::Duration kMaxRevisionWait = absl::Seconds(30);
 constexpr int kMaxBatchChecks = 1000;
 
-// The subject a SubjectRef names. A token that is not well formed is a bad
-// argument here; one that is well formed but does not authenticate gives an
-// inactive principal carrying the failure.
+// The subject a SubjectRef names. A token that does not authenticate, even
+// one that is not well formed, gives an inactive principal carrying the
+// failure, as TokenService's AccessService answers (see the proto).
 absl::StatusOr<Principal> Resolve(const ReplicaView& view,
                                   const authz::v1::SubjectRef& ref,
                                   absl::Time now,
@@ -33,13 +33,7 @@ absl::StatusOr<Principal> Resolve(const ReplicaView& view,
       if (ref.token().empty()) {
         return absl::InvalidArgumentError("subject.token is empty");
       }
-      Principal principal = view.ResolveToken(ref.token(), now, local_use);
-      if (principal.failure == model::v1::AUTH_FAILURE_MALFORMED) {
-        return absl::InvalidArgumentError(
-            "subject.token is not a well-formed token (wdn_user_ or wdn_svc_ "
-            "followed by 49 letters or digits)");
-      }
-      return principal;
+      return view.ResolveToken(ref.token(), now, local_use);
     }
     case authz::v1::SubjectRef::kSubjectId:
       return view.ResolveSubjectId(ref.subject_id(), now, local_use);
@@ -105,7 +99,7 @@ grpc::ServerUnaryReactor* AuthzHandlers::Serve(
     }
     if (!any_staleness) {
       auto fresh = CheckFresh(deps_.lag(), view->loaded(),
-                              deps_.max_staleness, absl::Now());
+                              deps_.max_staleness, deps_.clock->Now());
       if (!fresh.ok()) {
         reactor->Finish(server::ToGrpcStatus(fresh));
         return;
@@ -285,6 +279,9 @@ grpc::ServerUnaryReactor* AuthzHandlers::Explain(
     auto explanation =
         view.Explain(*principal, request->permission(), request->item_id());
     if (!explanation.ok()) return explanation.status();
+    if (auto failure = FailureOf(*principal)) {
+      response->set_auth_failure(*failure);
+    }
     *response->mutable_explanation() = std::move(*explanation);
     response->set_revision(view.revision());
     return absl::OkStatus();
@@ -298,7 +295,7 @@ grpc::ServerUnaryReactor* AuthzHandlers::GetReplicaStatus(
   return Serve(context, request->min_revision(), true,
                [=, this](const ReplicaView& view) -> absl::Status {
     Lag lag = deps_.lag();
-    absl::Time now = absl::Now();
+    absl::Time now = deps_.clock->Now();
     response->set_revision(view.revision());
     response->set_committed_revision(lag.committed_revision);
     response->set_seconds_since_last_message(

@@ -27,7 +27,7 @@ struct HandlerDeps {
   index::ReplicaIndex* index = nullptr;
   UsageReporter* usage = nullptr;
   RevisionWaiters* waiters = nullptr;
-  // Decides token expiry.
+  // Decides token expiry and how long TokenService has been silent.
   const Clock* clock = nullptr;
   // The replica's lag, for staleness.
   std::function<Lag()> lag;

@@ -18,6 +18,7 @@ absl::StatusOr<std::unique_ptr<AuthzServiceApp>> AuthzServiceApp::Start(
   }
   std::unique_ptr<AuthzServiceApp> app(new AuthzServiceApp());
   app->config_ = config;
+  app->clock_ = clock;
 
   // The credential, never logged.
   std::string credential = config.credential;
@@ -39,14 +40,15 @@ absl::StatusOr<std::unique_ptr<AuthzServiceApp>> AuthzServiceApp::Start(
   auto channel = grpc::CreateChannel(config.token_service_address,
                                      grpc::InsecureChannelCredentials());
   app->waiters_ = std::make_unique<RevisionWaiters>();
-  app->usage_ = std::make_unique<UsageReporter>(channel, credential,
-                                                config.usage_flush_interval);
+  app->usage_ = std::make_unique<UsageReporter>(
+      channel, credential, config.usage_flush_interval, &app->index_);
   FollowerOptions follower;
   follower.credential = credential;
   follower.follower_name = config.follower_name;
+  follower.initial_backoff = config.reconnect_initial_backoff;
   RevisionWaiters* waiters = app->waiters_.get();
   app->follower_ = std::make_unique<ChangeFollower>(
-      follower, channel, &app->index_,
+      follower, channel, &app->index_, clock,
       [waiters](int64_t revision) { waiters->Notify(revision); });
 
   HandlerDeps deps;
@@ -92,7 +94,7 @@ void AuthzServiceApp::WatchHealth() {
       if (stopping_) return;
     }
     Lag lag = follower_->lag();
-    absl::Time now = absl::Now();
+    absl::Time now = clock_->Now();
     auto fresh = CheckFresh(lag, index_.Current()->loaded(),
                             config_.max_staleness, now);
     if (fresh.ok() != serving) {

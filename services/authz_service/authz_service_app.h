@@ -41,6 +41,8 @@ struct AuthzServiceConfig {
   absl::Duration usage_flush_interval = absl::Seconds(10);
   // The name TokenService's logs show for this follower.
   std::string follower_name = "authz_service";
+  // The first wait before reconnecting to TokenService; doubles up to 10 s.
+  absl::Duration reconnect_initial_backoff = absl::Milliseconds(100);
   absl::Duration shutdown_grace = absl::Seconds(5);
 };
 
@@ -49,8 +51,8 @@ class AuthzServiceApp {
  public:
   // Starts following TokenService and serving. Does not wait for the first
   // snapshot: until it is loaded the server is NOT_SERVING and decisions
-  // are UNAVAILABLE. `clock` decides token expiry; not owned, must outlive
-  // the app. INVALID_ARGUMENT for a missing address or unreadable
+  // are UNAVAILABLE. `clock` decides token expiry and staleness (the time
+  // since TokenService's last message); not owned, must outlive the app. INVALID_ARGUMENT for a missing address or unreadable
   // credential, UNAVAILABLE if the address cannot be bound.
   static absl::StatusOr<std::unique_ptr<AuthzServiceApp>> Start(
       const AuthzServiceConfig& config, const Clock* clock);
@@ -69,6 +71,7 @@ class AuthzServiceApp {
   void WatchHealth();
 
   AuthzServiceConfig config_;
+  const Clock* clock_ = nullptr;
   index::ReplicaIndex index_;
   std::unique_ptr<RevisionWaiters> waiters_;
   std::unique_ptr<UsageReporter> usage_;

@@ -19,11 +19,12 @@ absl::Status FromGrpc(const grpc::Status& status) {
 
 ChangeFollower::ChangeFollower(FollowerOptions options,
                                std::shared_ptr<grpc::Channel> channel,
-                               index::ReplicaIndex* index,
+                               index::ReplicaIndex* index, const Clock* clock,
                                std::function<void(int64_t)> on_applied)
     : options_(std::move(options)),
       stub_(changes::v1::ChangeStreamService::NewStub(std::move(channel))),
       index_(index),
+      clock_(clock),
       on_applied_(std::move(on_applied)) {}
 
 ChangeFollower::~ChangeFollower() { Stop(); }
@@ -63,8 +64,9 @@ void ChangeFollower::EndCall() {
 }
 
 void ChangeFollower::NoteMessage(int64_t committed_revision) {
+  absl::Time now = clock_->Now();
   absl::MutexLock lock(&mutex_);
-  lag_.last_message = absl::Now();
+  lag_.last_message = now;
   lag_.committed_revision =
       std::max(lag_.committed_revision, committed_revision);
 }
@@ -145,6 +147,10 @@ absl::Status ChangeFollower::TakeSnapshot(bool& progressed) {
   auto loaded = index_->LoadSnapshot(revision, records);
   if (!loaded.ok()) return loaded;
   progressed = true;
+  {
+    absl::MutexLock lock(&mutex_);
+    ++lag_.snapshots_loaded;
+  }
   log->info("loaded snapshot at revision {} ({} records)", revision,
             records.size());
   if (on_applied_) on_applied_(revision);

@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "libs/clock/clock.h"
 #include "libs/index/replica_index.h"
 #include "warden/changes/v1/change_stream_service.grpc.pb.h"
 
@@ -36,18 +37,23 @@ struct FollowerOptions {
 struct Lag {
   int64_t applied_revision = 0;
   int64_t committed_revision = 0;
-  // Real time of the last message from TokenService; nullopt if none yet.
+  // When the last message from TokenService arrived, by the follower's
+  // injected clock (so tests can move staleness); nullopt if none yet.
   std::optional<absl::Time> last_message;
+  // Snapshots loaded since start: more than one means the follower had to
+  // resynchronize (history compacted, or cut off for lagging).
+  int64_t snapshots_loaded = 0;
 };
 
 // Thread-safe. Runs one background thread between Start and Stop.
 class ChangeFollower {
  public:
-  // `index` is not owned and must outlive the follower. `on_applied` is
-  // called on the follower thread after each published revision.
+  // `index` and `clock` are not owned and must outlive the follower.
+  // `clock` timestamps messages for staleness. `on_applied` is called on the
+  // follower thread after each published revision.
   ChangeFollower(FollowerOptions options,
                  std::shared_ptr<grpc::Channel> channel,
-                 index::ReplicaIndex* index,
+                 index::ReplicaIndex* index, const Clock* clock,
                  std::function<void(int64_t)> on_applied);
   ~ChangeFollower();
 
@@ -71,6 +77,7 @@ class ChangeFollower {
   const FollowerOptions options_;
   std::unique_ptr<changes::v1::ChangeStreamService::Stub> stub_;
   index::ReplicaIndex* index_;
+  const Clock* clock_;
   std::function<void(int64_t)> on_applied_;
   std::thread thread_;
 

@@ -17,10 +17,12 @@ constexpr size_t kMaxBatch = 10000;
 
 UsageReporter::UsageReporter(std::shared_ptr<grpc::Channel> channel,
                              std::string credential,
-                             absl::Duration flush_interval)
+                             absl::Duration flush_interval,
+                             const index::ReplicaIndex* index)
     : stub_(token::v1::TokenService::NewStub(std::move(channel))),
       credential_(std::move(credential)),
-      flush_interval_(flush_interval) {}
+      flush_interval_(flush_interval),
+      index_(index) {}
 
 UsageReporter::~UsageReporter() { Stop(); }
 
@@ -103,6 +105,32 @@ absl::Status UsageReporter::Flush() {
   return result;
 }
 
+void UsageReporter::Prune(const index::ReplicaView& view) {
+  absl::MutexLock lock(&mutex_);
+  for (auto it = seen_.begin(); it != seen_.end();) {
+    const auto& [token_id, use] = *it;
+    bool covered = false;
+    if (!pending_.contains(token_id)) {
+      const model::v1::Token* token = view.FindToken(token_id);
+      // A deleted or regenerated token no longer authenticates with the
+      // secret that was used, so its local use can never matter again.
+      covered = token == nullptr || token->generation() != use.generation ||
+                (token->has_last_used_at() &&
+                 tokens::FromProto(token->last_used_at()) >= use.used_at);
+    }
+    if (covered) {
+      seen_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+}
+
+size_t UsageReporter::local_use_count() const {
+  absl::MutexLock lock(&mutex_);
+  return seen_.size();
+}
+
 void UsageReporter::Start() {
   thread_ = std::thread([this] {
     while (true) {
@@ -115,6 +143,7 @@ void UsageReporter::Start() {
         if (stopping_) return;
       }
       Flush().IgnoreError();  // logged; retried next interval
+      if (index_ != nullptr) Prune(*index_->Current());
     }
   });
 }

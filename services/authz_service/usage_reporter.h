@@ -6,6 +6,10 @@
 // flush interval and at shutdown. The uses are also kept locally so expiry
 // is decided from the later of the replicated and the local last use: a
 // token in use never expires here just because a report is in flight.
+// A local use is dropped once the replica shows it (the replicated
+// last_used_at has caught up, or the token was regenerated or deleted), so
+// the local map holds only uses TokenService has not yet acknowledged
+// through the change stream.
 
 #include <cstdint>
 #include <memory>
@@ -26,8 +30,11 @@ namespace warden::authz_service {
 // Thread-safe. Runs one flushing thread between Start and Stop.
 class UsageReporter {
  public:
+  // `index`, when not null, is pruned against after every flush; not owned,
+  // must outlive the reporter.
   UsageReporter(std::shared_ptr<grpc::Channel> channel, std::string credential,
-                absl::Duration flush_interval);
+                absl::Duration flush_interval,
+                const index::ReplicaIndex* index = nullptr);
   ~UsageReporter();
 
   // Notes that the token's `generation` authenticated at `used_at`.
@@ -39,6 +46,14 @@ class UsageReporter {
 
   // Sends every pending use now. Uses that could not be sent stay pending.
   absl::Status Flush();
+
+  // Forgets the local uses `view` already reflects: the token's replicated
+  // last use is at least as late, or the token is gone or has another
+  // generation. Uses still pending a report are kept.
+  void Prune(const index::ReplicaView& view);
+
+  // How many tokens have a local use kept, for tests and status.
+  size_t local_use_count() const;
 
   void Start();
   // Stops the thread and makes a last flush. Idempotent.
@@ -56,6 +71,7 @@ class UsageReporter {
   std::unique_ptr<token::v1::TokenService::Stub> stub_;
   const std::string credential_;
   const absl::Duration flush_interval_;
+  const index::ReplicaIndex* const index_;
   std::thread thread_;
   absl::Mutex flush_mutex_;  // one flush at a time
 
@@ -63,8 +79,8 @@ class UsageReporter {
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   // token id -> latest use not yet reported.
   absl::flat_hash_map<std::string, Use> pending_ ABSL_GUARDED_BY(mutex_);
-  // token id -> latest use seen by this process. One entry per token used
-  // since start; small next to the replica itself.
+  // token id -> latest use seen by this process that the replica may not
+  // show yet; pruned by Prune.
   absl::flat_hash_map<std::string, Use> seen_ ABSL_GUARDED_BY(mutex_);
 };
 
