@@ -27,6 +27,15 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   for (grpc::Service* service : options.services) {
     builder.RegisterService(service);
   }
+  CallObserverOptions observer = options.observer;
+  if (observer.registry == nullptr) {
+    observer.registry = &metrics::DefaultRegistry();
+  }
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(MakeCallObserverFactory(observer));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return absl::UnavailableError(absl::StrCat(

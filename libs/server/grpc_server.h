@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "libs/server/call_observer.h"
 
 namespace warden::server {
 
@@ -25,6 +26,9 @@ struct GrpcServerOptions {
   std::vector<grpc::Service*> services;
   // Largest request accepted, in bytes.
   int max_receive_message_bytes = 16 * 1024 * 1024;
+  // Request ids, per-method metrics and the access log (see
+  // call_observer.h). Metrics go to the default registry when null.
+  CallObserverOptions observer;
 };
 
 // A running gRPC server. Thread-safe.

@@ -1,5 +1,6 @@
 #include "services/token_service/caller_auth.h"
 
+#include "libs/server/call_observer.h"
 #include "libs/server/status_mapping.h"
 
 namespace warden::token_service {
@@ -9,7 +10,12 @@ absl::StatusOr<tokens::Caller> AuthenticateCaller(
     const grpc::ServerContextBase& context) {
   auto bearer = server::BearerToken(context);
   if (!bearer.ok()) return bearer.status();
-  return registry.Authenticate(*bearer);
+  auto caller = registry.Authenticate(*bearer);
+  if (caller.ok()) {
+    server::NoteCaller(&context, caller->organization_id(),
+                       caller->subject_id(), caller->token_id());
+  }
+  return caller;
 }
 
 }  // namespace warden::token_service
