@@ -2,15 +2,37 @@
 #define WARDEN_SERVICES_TOKEN_SERVICE_CALLER_AUTH_H_
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "libs/clock/clock.h"
 #include "grpcpp/grpcpp.h"
 #include "libs/server/status_mapping.h"
 #include "libs/tokens/token_registry.h"
 
 namespace warden::token_service {
 
-// Authenticates the caller of a management RPC from its bearer token.
-// UNAUTHENTICATED (with the failure reason) when the credential is missing
-// or does not authenticate.
+// How hard one caller may push TokenService.
+struct CallerLimits {
+  // Calls per second per authenticated caller, on average and in a burst;
+  // beyond them calls get RESOURCE_EXHAUSTED.
+  double calls_per_second = 100;
+  double burst = 200;
+  // Bad credentials a peer may present before its answers are held back,
+  // first by `first_delay`, doubling per failure up to `max_delay`; the
+  // count is forgotten after `forget_after` without failures.
+  int free_failures = 10;
+  absl::Duration first_delay = absl::Milliseconds(50);
+  absl::Duration max_delay = absl::Seconds(2);
+  absl::Duration forget_after = absl::Minutes(5);
+};
+
+// Installs the limits AuthenticateCaller applies, replacing earlier ones.
+// `clock` is not owned and must outlive every later call. Thread-safe.
+void SetCallerLimits(const CallerLimits& limits, const Clock* clock);
+
+// Authenticates the caller of a management RPC from its bearer token and
+// applies the caller limits. UNAUTHENTICATED (with the failure reason) when
+// the credential is missing or does not authenticate, after a delay when the
+// peer keeps failing; RESOURCE_EXHAUSTED when the caller is over its rate.
 absl::StatusOr<tokens::Caller> AuthenticateCaller(
     const tokens::TokenRegistry& registry,
     const grpc::ServerContextBase& context);
