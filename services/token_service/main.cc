@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "CLI/CLI.hpp"
+#include "absl/time/time.h"
 #include "libs/clock/clock.h"
 #include "libs/server/grpc_server.h"
 #include "libs/server/logging.h"
@@ -14,6 +15,8 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   std::string log_format = "text";
   int grace_seconds = 10;
+  std::string retention_age = "168h";
+  std::string progress_interval = "1s";
 
   CLI::App cli{"TokenService: stores API tokens, users, groups, sites, "
                "permission sets, items and grants in RocksDB, and streams "
@@ -46,8 +49,45 @@ int main(int argc, char** argv) {
                  "How long SIGTERM waits for calls in flight")
       ->capture_default_str()
       ->check(CLI::Range(0, 3600));
+  cli.add_option("--change-retention-revisions",
+                 config.change_retention.max_revisions,
+                 "Change records kept for followers to resume from, counted "
+                 "back from the latest revision")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  cli.add_option("--change-retention-age", retention_age,
+                 "Change records older than this are dropped, for example "
+                 "168h or 30m")
+      ->capture_default_str();
+  cli.add_option("--change-progress-interval", progress_interval,
+                 "How often an idle Watch stream sends a progress message, "
+                 "for example 1s or 500ms")
+      ->capture_default_str();
+  cli.add_option("--max-follower-lag", config.change_hub.max_follower_lag,
+                 "A follower further behind than this many revisions is cut "
+                 "off and must take a new snapshot")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  cli.add_option("--change-ring-records", config.change_hub.ring_max_records,
+                 "Recent change records kept in memory for followers")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{10000000}));
   CLI11_PARSE(cli, argc, argv);
   config.shutdown_grace = absl::Seconds(grace_seconds);
+  if (!absl::ParseDuration(retention_age, &config.change_retention.max_age) ||
+      config.change_retention.max_age <= absl::ZeroDuration()) {
+    std::cerr << "--change-retention-age: expected a positive duration such "
+                 "as 168h, got \"" << retention_age << "\"\n";
+    return 2;
+  }
+  if (!absl::ParseDuration(progress_interval,
+                           &config.change_progress_interval) ||
+      config.change_progress_interval < absl::Milliseconds(10)) {
+    std::cerr << "--change-progress-interval: expected a duration of at "
+                 "least 10ms such as 1s, got \"" << progress_interval
+              << "\"\n";
+    return 2;
+  }
 
   auto logging = warden::server::ConfigureLogging(log_level, log_format);
   if (!logging.ok()) {

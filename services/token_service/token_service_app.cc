@@ -13,6 +13,7 @@
 #include "libs/store/records.h"
 #include "libs/tokens/token_rules.h"
 #include "services/token_service/access_handlers.h"
+#include "services/token_service/change_stream_handlers.h"
 #include "services/token_service/directory_handlers.h"
 #include "services/token_service/token_handlers.h"
 
@@ -159,6 +160,20 @@ absl::StatusOr<std::unique_ptr<TokenServiceApp>> TokenServiceApp::Start(
   app->services_.push_back(std::make_unique<DirectoryHandlers>(
       app->directory_.get(), app->registry_.get()));
 
+  // The change stream starts after the bootstrap, which followers read in
+  // their snapshot or from the change log.
+  app->change_hub_ = std::make_unique<stream::ChangeHub>(app->store_.get(),
+                                                         config.change_hub);
+  app->change_retention_ = std::make_unique<stream::ChangeRetention>(
+      app->store_.get(), clock, config.change_retention);
+  ChangeStreamOptions stream_options;
+  stream_options.progress_interval = config.change_progress_interval;
+  auto change_stream = std::make_unique<ChangeStreamHandlers>(
+      app->registry_.get(), app->store_.get(), app->change_hub_.get(), clock,
+      stream_options);
+  app->change_stream_ = change_stream.get();
+  app->services_.push_back(std::move(change_stream));
+
   server::GrpcServerOptions server_options;
   server_options.listen_address = config.listen_address;
   server_options.credentials = config.credentials;
@@ -174,10 +189,17 @@ absl::StatusOr<std::unique_ptr<TokenServiceApp>> TokenServiceApp::Start(
 }
 
 void TokenServiceApp::Shutdown() {
+  // Watch streams never end on their own; end them before the server waits
+  // for calls in flight.
+  if (change_stream_ != nullptr) change_stream_->Shutdown();
   if (server_ != nullptr) {
     server_->Shutdown(config_.shutdown_grace);
     server_.reset();
   }
+  // The handlers stay in services_ but are never called again.
+  change_stream_ = nullptr;
+  change_retention_.reset();
+  change_hub_.reset();
   if (store_ != nullptr) {
     store_.reset();
     server::Logger("token_service")->info("store closed");

@@ -12,6 +12,8 @@
 #include "libs/directory/directory.h"
 #include "libs/server/grpc_server.h"
 #include "libs/store/store.h"
+#include "libs/stream/change_hub.h"
+#include "libs/stream/change_retention.h"
 #include "libs/tokens/token_registry.h"
 
 namespace warden::token_service {
@@ -33,6 +35,11 @@ struct TokenServiceConfig {
   bool sync = true;
   // TLS for the listening port; insecure when null.
   std::shared_ptr<grpc::ServerCredentials> credentials;
+  // The change stream: the in-memory ring and follower lag limit, how long
+  // the change log is kept, and how often an idle Watch sends progress.
+  stream::ChangeHubOptions change_hub;
+  stream::ChangeRetentionOptions change_retention;
+  absl::Duration change_progress_interval = absl::Seconds(1);
 };
 
 // Files the first start writes, readable only by the service's user.
@@ -42,6 +49,8 @@ inline constexpr char kBootstrapSidecarTokenFile[] = "bootstrap-sidecar.token";
 // TokenService assembled: the store, the domain modules on it, the gRPC
 // handlers and the server. Used by main() and by integration tests, which run
 // it in-process on port 0. Thread-safe.
+class ChangeStreamHandlers;
+
 class TokenServiceApp {
  public:
   // Opens the store, loads the catalog, bootstraps an empty store (the
@@ -59,6 +68,8 @@ class TokenServiceApp {
   store::Store& store() { return *store_; }
   tokens::TokenRegistry& registry() { return *registry_; }
   const catalog::CatalogIndex& catalog() const { return *catalog_; }
+  stream::ChangeHub& change_hub() { return *change_hub_; }
+  stream::ChangeRetention& change_retention() { return *change_retention_; }
 
  private:
   TokenServiceApp() = default;
@@ -69,6 +80,10 @@ class TokenServiceApp {
   std::unique_ptr<catalog::CatalogIndex> catalog_;
   std::unique_ptr<tokens::TokenRegistry> registry_;
   std::unique_ptr<directory::Directory> directory_;
+  std::unique_ptr<stream::ChangeHub> change_hub_;
+  std::unique_ptr<stream::ChangeRetention> change_retention_;
+  // Owned by services_.
+  ChangeStreamHandlers* change_stream_ = nullptr;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<server::GrpcServer> server_;
 };
