@@ -18,8 +18,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import grpc_reflect  # noqa: E402
-from token_service_e2e_test import (BUILD_DIR, TokenServiceProcess,  # noqa: E402
-                                    free_port)
+from token_service_e2e_test import (  # noqa: E402
+    BUILD_DIR, TokenServiceProcess, free_port)
 
 WARDENCTL = os.path.join(BUILD_DIR, "tools", "wardenctl", "wardenctl")
 

@@ -68,10 +68,9 @@ bool BuildQuestion(Session& session, const AccessFlags& flags,
   }
   auto tokens = token::v1::TokenService::NewStub(session.channel());
   grpc::ClientContext context;
-  context.set_deadline(
-      std::chrono::system_clock::now() +
-      std::chrono::milliseconds(
-          static_cast<int64_t>(session.options().timeout_seconds * 1000)));
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::milliseconds(static_cast<int64_t>(
+                           session.options().timeout_seconds * 1000)));
   token::v1::AuthenticateRequest request;
   request.set_token(*credential);
   token::v1::AuthenticateResponse caller;
@@ -100,7 +99,8 @@ int Check(Session& session, const AccessFlags& flags) {
       [&](grpc::ClientContext* context) {
         return stub->Check(context, request, &response);
       },
-      response, [&] {
+      response,
+      [&] {
         std::string verdict = response.allowed()
                                   ? "allowed"
                                   : "denied: " + Reason(response.reason());
@@ -110,8 +110,7 @@ int Check(Session& session, const AccessFlags& flags) {
                                     response.auth_failure()),
                           ")");
         }
-        std::cout << verdict << " at revision " << response.revision()
-                  << "\n";
+        std::cout << verdict << " at revision " << response.revision() << "\n";
       });
 }
 
@@ -125,10 +124,10 @@ void PrintExplanation(const access::v1::ExplainResponse& response) {
   std::string verdict =
       e.allowed() ? "allowed" : "denied: " + Reason(e.reason());
   if (response.auth_failure() != model::v1::AUTH_FAILURE_UNSPECIFIED) {
-    absl::StrAppend(&verdict, " (token ",
-                    EnumLabel(model::v1::AuthFailure_descriptor(),
-                              response.auth_failure()),
-                    ")");
+    absl::StrAppend(
+        &verdict, " (token ",
+        EnumLabel(model::v1::AuthFailure_descriptor(), response.auth_failure()),
+        ")");
   }
   PrintFields({
       {"verdict", verdict},
@@ -187,11 +186,11 @@ CLI::App* AddQuestionCommand(CLI::App& app, const std::string& name,
                       "Or the subject asked about: usr_... or svc_...");
   command->add_option("--organization", flags->organization,
                       "The subject's organization (default: the caller's)");
-  command->add_option("--permission", flags->permission,
-                      "Permission name, for example templates.edit")
+  command
+      ->add_option("--permission", flags->permission,
+                   "Permission name, for example templates.edit")
       ->required();
-  command->add_option("--item", flags->item,
-                      "Item id, for an item permission");
+  command->add_option("--item", flags->item, "Item id, for an item permission");
   command->callback([=] {
     *action = [=](Session& session) { return run(session, *flags); };
   });

@@ -95,8 +95,8 @@ auto Done(const std::string& verb, const std::string& what) {
 
 template <typename Records>
 void PrintUsers(const Records& users) {
-  Table table({"id", "email", "display name", "status", "permission set",
-               "created"});
+  Table table(
+      {"id", "email", "display name", "status", "permission set", "created"});
   for (const model::v1::User& user : users) {
     table.AddRow({user.id(), user.email(), user.display_name(),
                   EnumLabel(model::v1::UserStatus_descriptor(), user.status()),
@@ -110,9 +110,9 @@ template <typename Records>
 void PrintPermissionSets(const Records& sets) {
   Table table({"id", "name", "permissions"});
   for (const model::v1::PermissionSet& set : sets) {
-    table.AddRow({set.id(), set.name(),
-                  JoinOrDash({set.permissions().begin(),
-                              set.permissions().end()})});
+    table.AddRow(
+        {set.id(), set.name(),
+         JoinOrDash({set.permissions().begin(), set.permissions().end()})});
   }
   table.Print();
 }
@@ -180,9 +180,9 @@ void PrintGrants(const Records& grants) {
     std::string target = grant.has_item_id()
                              ? grant.item_id()
                              : "every " + grant.item_type() + " (rule)";
-    table.AddRow({grant.id(), target, GranteeLabel(grant.grantee()),
-                  EnumLabel(model::v1::AccessLevel_descriptor(),
-                            grant.level())});
+    table.AddRow(
+        {grant.id(), target, GranteeLabel(grant.grantee()),
+         EnumLabel(model::v1::AccessLevel_descriptor(), grant.level())});
   }
   table.Print();
 }
@@ -210,8 +210,7 @@ void PrintMembers(const Member& member, const std::string& of) {
 
 // Registers a subcommand whose callback stores `run` as the action.
 CLI::App* Command(CLI::App* group, const std::string& name,
-                  const std::string& description, Action* action,
-                  Action run) {
+                  const std::string& description, Action* action, Action run) {
   auto* command = group->add_subcommand(name, description);
   command->callback([action, run] { *action = run; });
   return command;
@@ -228,24 +227,26 @@ void AddUserCommands(CLI::App& app, Action* action,
                      std::shared_ptr<DirectoryFlags> f) {
   auto* users = Group(app, "users", "Users of the organization");
 
-  auto* create = Command(users, "create", "Add an active user", action,
-                         [f](Session& s) {
-    dir::CreateUserRequest request;
-    request.set_email(f->email);
-    request.set_display_name(f->display_name);
-    request.set_permission_set_id(f->permission_set);
-    request.set_request_id(f->request_id);
-    return Call(s, &Stub::CreateUser, request, [](const auto& r) {
-      PrintUsers(std::vector<model::v1::User>{r.user()});
-    });
-  });
+  auto* create =
+      Command(users, "create", "Add an active user", action, [f](Session& s) {
+        dir::CreateUserRequest request;
+        request.set_email(f->email);
+        request.set_display_name(f->display_name);
+        request.set_permission_set_id(f->permission_set);
+        request.set_request_id(f->request_id);
+        return Call(s, &Stub::CreateUser, request, [](const auto& r) {
+          PrintUsers(std::vector<model::v1::User>{r.user()});
+        });
+      });
   create->add_option("--email", f->email, "E-mail, unique in the org")
       ->required();
-  create->add_option("--display-name", f->display_name,
-                     "Name shown in activity logs")
+  create
+      ->add_option("--display-name", f->display_name,
+                   "Name shown in activity logs")
       ->required();
-  create->add_option("--permission-set", f->permission_set,
-                     "Permission set id, pset_...")
+  create
+      ->add_option("--permission-set", f->permission_set,
+                   "Permission set id, pset_...")
       ->required();
   create->add_option("--request-id", f->request_id, "Idempotency key");
 
@@ -306,26 +307,26 @@ void AddUserCommands(CLI::App& app, Action* action,
     };
   });
 
-  auto* deactivate = Command(
-      users, "deactivate",
-      "Suspend a user; every token of the user ends for good", action,
-      [f](Session& s) {
-        dir::DeactivateUserRequest request;
-        request.set_user_id(f->id);
-        return Call(s, &Stub::DeactivateUser, request,
-                    Done("deactivated", f->id));
-      });
+  auto* deactivate =
+      Command(users, "deactivate",
+              "Suspend a user; every token of the user ends for good", action,
+              [f](Session& s) {
+                dir::DeactivateUserRequest request;
+                request.set_user_id(f->id);
+                return Call(s, &Stub::DeactivateUser, request,
+                            Done("deactivated", f->id));
+              });
   deactivate->add_option("id", f->id, "User id, usr_...")->required();
 
-  auto* reactivate = Command(
-      users, "reactivate",
-      "Make a deactivated user active again (ended tokens stay ended)",
-      action, [f](Session& s) {
-        dir::ReactivateUserRequest request;
-        request.set_user_id(f->id);
-        return Call(s, &Stub::ReactivateUser, request,
-                    Done("reactivated", f->id));
-      });
+  auto* reactivate =
+      Command(users, "reactivate",
+              "Make a deactivated user active again (ended tokens stay ended)",
+              action, [f](Session& s) {
+                dir::ReactivateUserRequest request;
+                request.set_user_id(f->id);
+                return Call(s, &Stub::ReactivateUser, request,
+                            Done("reactivated", f->id));
+              });
   reactivate->add_option("id", f->id, "User id, usr_...")->required();
 
   auto* remove = Command(
@@ -343,15 +344,15 @@ void AddGroupCommands(CLI::App& app, Action* action,
                       std::shared_ptr<DirectoryFlags> f) {
   auto* groups = Group(app, "groups", "Groups of users");
 
-  auto* create = Command(groups, "create", "Create a group", action,
-                         [f](Session& s) {
-    dir::CreateGroupRequest request;
-    request.set_name(f->name);
-    request.set_request_id(f->request_id);
-    return Call(s, &Stub::CreateGroup, request, [](const auto& r) {
-      PrintGroups(std::vector<model::v1::Group>{r.group()});
-    });
-  });
+  auto* create =
+      Command(groups, "create", "Create a group", action, [f](Session& s) {
+        dir::CreateGroupRequest request;
+        request.set_name(f->name);
+        request.set_request_id(f->request_id);
+        return Call(s, &Stub::CreateGroup, request, [](const auto& r) {
+          PrintGroups(std::vector<model::v1::Group>{r.group()});
+        });
+      });
   create->add_option("--name", f->name, "Group name")->required();
   create->add_option("--request-id", f->request_id, "Idempotency key");
 
@@ -372,42 +373,43 @@ void AddGroupCommands(CLI::App& app, Action* action,
       });
   remove->add_option("id", f->id, "Group id, grp_...")->required();
 
-  auto* add = Command(groups, "add-member", "Add a user to a group", action,
-                      [f](Session& s) {
-    dir::AddGroupMemberRequest request;
-    request.set_group_id(f->id);
-    request.set_user_id(f->user_id);
-    return Call(s, &Stub::AddGroupMember, request, [f](const auto& r) {
-      PrintMembers(r.member(), f->id);
-    });
-  });
+  auto* add = Command(
+      groups, "add-member", "Add a user to a group", action, [f](Session& s) {
+        dir::AddGroupMemberRequest request;
+        request.set_group_id(f->id);
+        request.set_user_id(f->user_id);
+        return Call(s, &Stub::AddGroupMember, request,
+                    [f](const auto& r) { PrintMembers(r.member(), f->id); });
+      });
   add->add_option("group", f->id, "Group id")->required();
   add->add_option("user", f->user_id, "User id")->required();
 
-  auto* drop = Command(groups, "remove-member", "Remove a user from a group",
-                       action, [f](Session& s) {
-    dir::RemoveGroupMemberRequest request;
-    request.set_group_id(f->id);
-    request.set_user_id(f->user_id);
-    return Call(s, &Stub::RemoveGroupMember, request,
-                Done("removed " + f->user_id + " from", f->id));
-  });
+  auto* drop =
+      Command(groups, "remove-member", "Remove a user from a group", action,
+              [f](Session& s) {
+                dir::RemoveGroupMemberRequest request;
+                request.set_group_id(f->id);
+                request.set_user_id(f->user_id);
+                return Call(s, &Stub::RemoveGroupMember, request,
+                            Done("removed " + f->user_id + " from", f->id));
+              });
   drop->add_option("group", f->id, "Group id")->required();
   drop->add_option("user", f->user_id, "User id")->required();
 
-  auto* members = Command(groups, "members", "List a group's members",
-                          action, [f](Session& s) {
-    dir::ListGroupMembersRequest request;
-    request.set_group_id(f->id);
-    return List(
-        s, &Stub::ListGroupMembers, request, f->limit,
-        [](const auto& r) { return r.members_size(); },
-        [](const auto& r) {
-          Table table({"user"});
-          for (const auto& m : r.members()) table.AddRow({m.user_id()});
-          table.Print();
-        });
-  });
+  auto* members = Command(groups, "members", "List a group's members", action,
+                          [f](Session& s) {
+                            dir::ListGroupMembersRequest request;
+                            request.set_group_id(f->id);
+                            return List(
+                                s, &Stub::ListGroupMembers, request, f->limit,
+                                [](const auto& r) { return r.members_size(); },
+                                [](const auto& r) {
+                                  Table table({"user"});
+                                  for (const auto& m : r.members())
+                                    table.AddRow({m.user_id()});
+                                  table.Print();
+                                });
+                          });
   members->add_option("group", f->id, "Group id")->required();
 }
 
@@ -415,16 +417,16 @@ void AddSiteCommands(CLI::App& app, Action* action,
                      std::shared_ptr<DirectoryFlags> f) {
   auto* sites = Group(app, "sites", "Sites: a tree of places users belong to");
 
-  auto* create = Command(sites, "create", "Create a site", action,
-                         [f](Session& s) {
-    dir::CreateSiteRequest request;
-    request.set_name(f->name);
-    request.set_parent_site_id(f->parent);
-    request.set_request_id(f->request_id);
-    return Call(s, &Stub::CreateSite, request, [](const auto& r) {
-      PrintSites(std::vector<model::v1::Site>{r.site()});
-    });
-  });
+  auto* create =
+      Command(sites, "create", "Create a site", action, [f](Session& s) {
+        dir::CreateSiteRequest request;
+        request.set_name(f->name);
+        request.set_parent_site_id(f->parent);
+        request.set_request_id(f->request_id);
+        return Call(s, &Stub::CreateSite, request, [](const auto& r) {
+          PrintSites(std::vector<model::v1::Site>{r.site()});
+        });
+      });
   create->add_option("--name", f->name, "Site name")->required();
   create->add_option("--parent", f->parent, "Parent site id; none for a root");
   create->add_option("--request-id", f->request_id, "Idempotency key");
@@ -437,20 +439,23 @@ void AddSiteCommands(CLI::App& app, Action* action,
   });
   list->add_option("--limit", f->limit, "Stop after this many");
 
-  auto* move = Command(sites, "move", "Move a site below another, or to the "
-                                      "root", action, [f](Session& s) {
-    if (f->root == !f->parent.empty()) {
-      std::cerr << "error: pass exactly one of --parent SITE or --root\n";
-      return static_cast<int>(kExitUsage);
-    }
-    dir::UpdateSiteRequest request;
-    request.set_site_id(f->id);
-    request.set_parent_site_id(f->parent);
-    request.mutable_update_mask()->add_paths("parent_site_id");
-    return Call(s, &Stub::UpdateSite, request, [](const auto& r) {
-      PrintSites(std::vector<model::v1::Site>{r.site()});
-    });
-  });
+  auto* move = Command(
+      sites, "move",
+      "Move a site below another, or to the "
+      "root",
+      action, [f](Session& s) {
+        if (f->root == !f->parent.empty()) {
+          std::cerr << "error: pass exactly one of --parent SITE or --root\n";
+          return static_cast<int>(kExitUsage);
+        }
+        dir::UpdateSiteRequest request;
+        request.set_site_id(f->id);
+        request.set_parent_site_id(f->parent);
+        request.mutable_update_mask()->add_paths("parent_site_id");
+        return Call(s, &Stub::UpdateSite, request, [](const auto& r) {
+          PrintSites(std::vector<model::v1::Site>{r.site()});
+        });
+      });
   move->add_option("id", f->id, "Site id, site_...")->required();
   move->add_option("--parent", f->parent, "New parent site id");
   move->add_flag("--root", f->root, "Make it a root site");
@@ -465,26 +470,26 @@ void AddSiteCommands(CLI::App& app, Action* action,
       });
   remove->add_option("id", f->id, "Site id, site_...")->required();
 
-  auto* add = Command(sites, "add-member", "Add a user to a site", action,
-                      [f](Session& s) {
-    dir::AddSiteMemberRequest request;
-    request.set_site_id(f->id);
-    request.set_user_id(f->user_id);
-    return Call(s, &Stub::AddSiteMember, request, [f](const auto& r) {
-      PrintMembers(r.member(), f->id);
-    });
-  });
+  auto* add = Command(
+      sites, "add-member", "Add a user to a site", action, [f](Session& s) {
+        dir::AddSiteMemberRequest request;
+        request.set_site_id(f->id);
+        request.set_user_id(f->user_id);
+        return Call(s, &Stub::AddSiteMember, request,
+                    [f](const auto& r) { PrintMembers(r.member(), f->id); });
+      });
   add->add_option("site", f->id, "Site id")->required();
   add->add_option("user", f->user_id, "User id")->required();
 
-  auto* drop = Command(sites, "remove-member", "Remove a user from a site",
-                       action, [f](Session& s) {
-    dir::RemoveSiteMemberRequest request;
-    request.set_site_id(f->id);
-    request.set_user_id(f->user_id);
-    return Call(s, &Stub::RemoveSiteMember, request,
-                Done("removed " + f->user_id + " from", f->id));
-  });
+  auto* drop =
+      Command(sites, "remove-member", "Remove a user from a site", action,
+              [f](Session& s) {
+                dir::RemoveSiteMemberRequest request;
+                request.set_site_id(f->id);
+                request.set_user_id(f->user_id);
+                return Call(s, &Stub::RemoveSiteMember, request,
+                            Done("removed " + f->user_id + " from", f->id));
+              });
   drop->add_option("site", f->id, "Site id")->required();
   drop->add_option("user", f->user_id, "User id")->required();
 }
@@ -494,30 +499,29 @@ void AddPermissionSetCommands(CLI::App& app, Action* action,
   auto* sets = Group(app, "permission-sets",
                      "Permission sets: which actions a subject may perform");
 
-  auto* create = Command(sets, "create", "Create a permission set", action,
-                         [f](Session& s) {
-    dir::CreatePermissionSetRequest request;
-    request.set_name(f->name);
-    for (const auto& p : f->permissions) request.add_permissions(p);
-    request.set_request_id(f->request_id);
-    return Call(s, &Stub::CreatePermissionSet, request, [](const auto& r) {
-      PrintPermissionSets(
-          std::vector<model::v1::PermissionSet>{r.permission_set()});
-    });
-  });
-  create->add_option("--name", f->name, "Name, unique in the org")
-      ->required();
+  auto* create = Command(
+      sets, "create", "Create a permission set", action, [f](Session& s) {
+        dir::CreatePermissionSetRequest request;
+        request.set_name(f->name);
+        for (const auto& p : f->permissions) request.add_permissions(p);
+        request.set_request_id(f->request_id);
+        return Call(s, &Stub::CreatePermissionSet, request, [](const auto& r) {
+          PrintPermissionSets(
+              std::vector<model::v1::PermissionSet>{r.permission_set()});
+        });
+      });
+  create->add_option("--name", f->name, "Name, unique in the org")->required();
   create->add_option("--permission", f->permissions,
                      "Permission from the catalog, repeatable");
   create->add_option("--request-id", f->request_id, "Idempotency key");
 
-  auto* list = Command(sets, "list", "List permission sets", action,
-                       [f](Session& s) {
-    return List(
-        s, &Stub::ListPermissionSets, dir::ListPermissionSetsRequest(),
-        f->limit, [](const auto& r) { return r.permission_sets_size(); },
-        [](const auto& r) { PrintPermissionSets(r.permission_sets()); });
-  });
+  auto* list =
+      Command(sets, "list", "List permission sets", action, [f](Session& s) {
+        return List(
+            s, &Stub::ListPermissionSets, dir::ListPermissionSetsRequest(),
+            f->limit, [](const auto& r) { return r.permission_sets_size(); },
+            [](const auto& r) { PrintPermissionSets(r.permission_sets()); });
+      });
   list->add_option("--limit", f->limit, "Stop after this many");
 
   auto* update = sets->add_subcommand(
@@ -551,14 +555,13 @@ void AddPermissionSetCommands(CLI::App& app, Action* action,
     };
   });
 
-  auto* remove = Command(
-      sets, "delete", "Delete a permission set no one uses", action,
-      [f](Session& s) {
-        dir::DeletePermissionSetRequest request;
-        request.set_permission_set_id(f->id);
-        return Call(s, &Stub::DeletePermissionSet, request,
-                    Done("deleted", f->id));
-      });
+  auto* remove = Command(sets, "delete", "Delete a permission set no one uses",
+                         action, [f](Session& s) {
+                           dir::DeletePermissionSetRequest request;
+                           request.set_permission_set_id(f->id);
+                           return Call(s, &Stub::DeletePermissionSet, request,
+                                       Done("deleted", f->id));
+                         });
   remove->add_option("id", f->id, "Permission set id, pset_...")->required();
 }
 
@@ -566,17 +569,17 @@ void AddItemCommands(CLI::App& app, Action* action,
                      std::shared_ptr<DirectoryFlags> f) {
   auto* items = Group(app, "items", "Items: templates, inspections, assets...");
 
-  auto* create = Command(items, "create", "Register an item", action,
-                         [f](Session& s) {
-    dir::CreateItemRequest request;
-    request.set_type(f->type);
-    request.set_name(f->name);
-    request.set_site_id(f->site);
-    request.set_request_id(f->request_id);
-    return Call(s, &Stub::CreateItem, request, [](const auto& r) {
-      PrintItems(std::vector<model::v1::Item>{r.item()});
-    });
-  });
+  auto* create =
+      Command(items, "create", "Register an item", action, [f](Session& s) {
+        dir::CreateItemRequest request;
+        request.set_type(f->type);
+        request.set_name(f->name);
+        request.set_site_id(f->site);
+        request.set_request_id(f->request_id);
+        return Call(s, &Stub::CreateItem, request, [](const auto& r) {
+          PrintItems(std::vector<model::v1::Item>{r.item()});
+        });
+      });
   create->add_option("--type", f->type, "Item type from the catalog")
       ->required();
   create->add_option("--name", f->name, "Display name")->required();
@@ -585,13 +588,13 @@ void AddItemCommands(CLI::App& app, Action* action,
 
   auto* list = Command(items, "list", "List the items of one type", action,
                        [f](Session& s) {
-    dir::ListItemsRequest request;
-    request.set_type(f->type);
-    return List(
-        s, &Stub::ListItems, request, f->limit,
-        [](const auto& r) { return r.items_size(); },
-        [](const auto& r) { PrintItems(r.items()); });
-  });
+                         dir::ListItemsRequest request;
+                         request.set_type(f->type);
+                         return List(
+                             s, &Stub::ListItems, request, f->limit,
+                             [](const auto& r) { return r.items_size(); },
+                             [](const auto& r) { PrintItems(r.items()); });
+                       });
   list->add_option("--type", f->type, "Item type")->required();
   list->add_option("--limit", f->limit, "Stop after this many");
 
@@ -623,43 +626,44 @@ void AddGrantCommands(CLI::App& app, Action* action,
                       std::shared_ptr<DirectoryFlags> f) {
   auto* grants = Group(app, "grants", "Grants: who may reach which items");
 
-  auto* create = Command(grants, "create",
-                         "Give a grantee access to an item, or to every item "
-                         "of a type (a rule)",
-                         action, [f](Session& s) {
-    if (!ExactlyOne({{"--item", f->item}, {"--item-type", f->item_type}},
-                    "target") ||
-        !ExactlyOne({{"--user", f->grantee_user},
-                     {"--service-user", f->grantee_service_user},
-                     {"--group", f->grantee_group},
-                     {"--site", f->grantee_site},
-                     {"--organization", f->grantee_organization}},
-                    "grantee")) {
-      return static_cast<int>(kExitUsage);
-    }
-    dir::CreateGrantRequest request;
-    if (!f->item.empty()) request.set_item_id(f->item);
-    if (!f->item_type.empty()) request.set_item_type(f->item_type);
-    auto* grantee = request.mutable_grantee();
-    if (!f->grantee_user.empty()) grantee->set_user_id(f->grantee_user);
-    if (!f->grantee_service_user.empty()) {
-      grantee->set_service_user_id(f->grantee_service_user);
-    }
-    if (!f->grantee_group.empty()) grantee->set_group_id(f->grantee_group);
-    if (!f->grantee_site.empty()) grantee->set_site_id(f->grantee_site);
-    if (!f->grantee_organization.empty()) {
-      grantee->set_organization_id(f->grantee_organization);
-    }
-    grantee->set_grantee_organization_id(f->grantee_organization_id);
-    model::v1::AccessLevel level = model::v1::ACCESS_LEVEL_UNSPECIFIED;
-    model::v1::AccessLevel_Parse(
-        "ACCESS_LEVEL_" + absl::AsciiStrToUpper(f->level), &level);
-    request.set_level(level);
-    request.set_request_id(f->request_id);
-    return Call(s, &Stub::CreateGrant, request, [](const auto& r) {
-      PrintGrants(std::vector<model::v1::Grant>{r.grant()});
-    });
-  });
+  auto* create = Command(
+      grants, "create",
+      "Give a grantee access to an item, or to every item "
+      "of a type (a rule)",
+      action, [f](Session& s) {
+        if (!ExactlyOne({{"--item", f->item}, {"--item-type", f->item_type}},
+                        "target") ||
+            !ExactlyOne({{"--user", f->grantee_user},
+                         {"--service-user", f->grantee_service_user},
+                         {"--group", f->grantee_group},
+                         {"--site", f->grantee_site},
+                         {"--organization", f->grantee_organization}},
+                        "grantee")) {
+          return static_cast<int>(kExitUsage);
+        }
+        dir::CreateGrantRequest request;
+        if (!f->item.empty()) request.set_item_id(f->item);
+        if (!f->item_type.empty()) request.set_item_type(f->item_type);
+        auto* grantee = request.mutable_grantee();
+        if (!f->grantee_user.empty()) grantee->set_user_id(f->grantee_user);
+        if (!f->grantee_service_user.empty()) {
+          grantee->set_service_user_id(f->grantee_service_user);
+        }
+        if (!f->grantee_group.empty()) grantee->set_group_id(f->grantee_group);
+        if (!f->grantee_site.empty()) grantee->set_site_id(f->grantee_site);
+        if (!f->grantee_organization.empty()) {
+          grantee->set_organization_id(f->grantee_organization);
+        }
+        grantee->set_grantee_organization_id(f->grantee_organization_id);
+        model::v1::AccessLevel level = model::v1::ACCESS_LEVEL_UNSPECIFIED;
+        model::v1::AccessLevel_Parse(
+            "ACCESS_LEVEL_" + absl::AsciiStrToUpper(f->level), &level);
+        request.set_level(level);
+        request.set_request_id(f->request_id);
+        return Call(s, &Stub::CreateGrant, request, [](const auto& r) {
+          PrintGrants(std::vector<model::v1::Grant>{r.grant()});
+        });
+      });
   create->add_option("--item", f->item, "Item id");
   create->add_option("--item-type", f->item_type,
                      "Item type: a rule over every item of the type");
@@ -677,31 +681,31 @@ void AddGrantCommands(CLI::App& app, Action* action,
       ->check(CLI::IsMember({"view", "edit", "manage"}));
   create->add_option("--request-id", f->request_id, "Idempotency key");
 
-  auto* list = Command(grants, "list",
-                       "List the grants on an item, or the rules of a type",
-                       action, [f](Session& s) {
-    if (!ExactlyOne({{"--item", f->item}, {"--item-type", f->item_type}},
-                    "target")) {
-      return static_cast<int>(kExitUsage);
-    }
-    dir::ListGrantsRequest request;
-    if (!f->item.empty()) request.set_item_id(f->item);
-    if (!f->item_type.empty()) request.set_item_type(f->item_type);
-    return List(
-        s, &Stub::ListGrants, request, f->limit,
-        [](const auto& r) { return r.grants_size(); },
-        [](const auto& r) { PrintGrants(r.grants()); });
-  });
+  auto* list = Command(
+      grants, "list", "List the grants on an item, or the rules of a type",
+      action, [f](Session& s) {
+        if (!ExactlyOne({{"--item", f->item}, {"--item-type", f->item_type}},
+                        "target")) {
+          return static_cast<int>(kExitUsage);
+        }
+        dir::ListGrantsRequest request;
+        if (!f->item.empty()) request.set_item_id(f->item);
+        if (!f->item_type.empty()) request.set_item_type(f->item_type);
+        return List(
+            s, &Stub::ListGrants, request, f->limit,
+            [](const auto& r) { return r.grants_size(); },
+            [](const auto& r) { PrintGrants(r.grants()); });
+      });
   list->add_option("--item", f->item, "Item id");
   list->add_option("--item-type", f->item_type, "Item type");
   list->add_option("--limit", f->limit, "Stop after this many");
 
-  auto* remove = Command(grants, "delete", "Delete a grant", action,
-                         [f](Session& s) {
-    dir::DeleteGrantRequest request;
-    request.set_grant_id(f->id);
-    return Call(s, &Stub::DeleteGrant, request, Done("deleted", f->id));
-  });
+  auto* remove =
+      Command(grants, "delete", "Delete a grant", action, [f](Session& s) {
+        dir::DeleteGrantRequest request;
+        request.set_grant_id(f->id);
+        return Call(s, &Stub::DeleteGrant, request, Done("deleted", f->id));
+      });
   remove->add_option("id", f->id, "Grant id, grant_...")->required();
 }
 
@@ -709,14 +713,14 @@ void AddActivityCommands(CLI::App& app, Action* action,
                          std::shared_ptr<DirectoryFlags> f) {
   auto* activity = Group(app, "activity", "The organization's activity log");
   f->limit = 0;
-  auto* list = Command(activity, "list", "List entries, newest first",
-                       action, [f](Session& s) {
-    return List(
-        s, &Stub::ListActivity, dir::ListActivityRequest(),
-        f->limit > 0 ? f->limit : 50,
-        [](const auto& r) { return r.entries_size(); },
-        [](const auto& r) { PrintActivity(r.entries()); });
-  });
+  auto* list = Command(activity, "list", "List entries, newest first", action,
+                       [f](Session& s) {
+                         return List(
+                             s, &Stub::ListActivity, dir::ListActivityRequest(),
+                             f->limit > 0 ? f->limit : 50,
+                             [](const auto& r) { return r.entries_size(); },
+                             [](const auto& r) { PrintActivity(r.entries()); });
+                       });
   list->add_option("--limit", f->limit, "How many entries (default 50)");
 }
 

@@ -52,16 +52,15 @@ std::string HealthStatus(Session& session, std::string* error) {
                              google::protobuf::Int32Value>
       stub(session.channel());
   grpc::ClientContext context;
-  context.set_deadline(
-      std::chrono::system_clock::now() +
-      std::chrono::milliseconds(
-          static_cast<int64_t>(session.options().timeout_seconds * 1000)));
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::milliseconds(static_cast<int64_t>(
+                           session.options().timeout_seconds * 1000)));
   grpc::CompletionQueue queue;
   google::protobuf::StringValue request;
   google::protobuf::Int32Value response;
   grpc::Status status;
-  auto call = stub.PrepareUnaryCall(
-      &context, "/grpc.health.v1.Health/Check", request, &queue);
+  auto call = stub.PrepareUnaryCall(&context, "/grpc.health.v1.Health/Check",
+                                    request, &queue);
   call->StartCall();
   call->Finish(&response, &status, &queue);
   void* tag = nullptr;
@@ -75,9 +74,12 @@ std::string HealthStatus(Session& session, std::string* error) {
     return "UNREACHABLE";
   }
   switch (response.value()) {
-    case 1: return "SERVING";
-    case 2: return "NOT_SERVING";
-    default: return "UNKNOWN";
+    case 1:
+      return "SERVING";
+    case 2:
+      return "NOT_SERVING";
+    default:
+      return "UNKNOWN";
   }
 }
 

@@ -19,14 +19,16 @@ void Table::Print() const {
   std::vector<size_t> widths(headers_.size(), 0);
   for (size_t i = 0; i < headers_.size(); ++i) {
     widths[i] = headers_[i].size();
-    for (const auto& row : rows_) widths[i] = std::max(widths[i], row[i].size());
+    for (const auto& row : rows_)
+      widths[i] = std::max(widths[i], row[i].size());
   }
   auto print_row = [&](const std::vector<std::string>& row) {
     std::string line;
     for (size_t i = 0; i < row.size(); ++i) {
       line += row[i];
       // No padding after the last column: lines carry no trailing blanks.
-      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+      if (i + 1 < row.size())
+        line += std::string(widths[i] - row[i].size() + 2, ' ');
     }
     std::cout << line << "\n";
   };
@@ -66,16 +68,14 @@ void PrintJson(const google::protobuf::Message& message, bool compact) {
   std::cout << json;
 }
 
-std::string FormatTime(const google::protobuf::Timestamp& time,
-                       bool has_time) {
+std::string FormatTime(const google::protobuf::Timestamp& time, bool has_time) {
   if (!has_time || (time.seconds() == 0 && time.nanos() == 0)) return "-";
   google::protobuf::Timestamp seconds_only;
   seconds_only.set_seconds(time.seconds());
   return google::protobuf::util::TimeUtil::ToString(seconds_only);
 }
 
-std::string EnumLabel(const google::protobuf::EnumDescriptor* type,
-                      int value) {
+std::string EnumLabel(const google::protobuf::EnumDescriptor* type, int value) {
   if (value == 0) return "-";
   const auto* enum_value = type->FindValueByNumber(value);
   if (enum_value == nullptr) return std::to_string(value);

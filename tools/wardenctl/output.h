@@ -33,7 +33,8 @@ class Table {
 
 // Prints "name: value" lines with the values aligned; empty values print
 // as "-".
-void PrintFields(const std::vector<std::pair<std::string, std::string>>& fields);
+void PrintFields(
+    const std::vector<std::pair<std::string, std::string>>& fields);
 
 // Prints `message` as protobuf JSON (lowerCamelCase names, defaults
 // omitted, as grpcurl prints it), indented, on stdout. `compact` prints it

@@ -20,13 +20,13 @@ namespace warden::wardenctl {
 // Exit codes. Stable: scripts branch on them, and --help lists them.
 enum ExitCode : int {
   kExitOk = 0,
-  kExitOther = 1,           // anything not below (INTERNAL, UNKNOWN, ...)
-  kExitUsage = 2,           // bad flags, or INVALID_ARGUMENT from the server
-  kExitNotFound = 3,        // NOT_FOUND
-  kExitAuth = 4,            // UNAUTHENTICATED, PERMISSION_DENIED
-  kExitConflict = 5,        // FAILED_PRECONDITION, RESOURCE_EXHAUSTED,
-                            // ALREADY_EXISTS, ABORTED, OUT_OF_RANGE
-  kExitUnavailable = 6,     // UNAVAILABLE, DEADLINE_EXCEEDED
+  kExitOther = 1,        // anything not below (INTERNAL, UNKNOWN, ...)
+  kExitUsage = 2,        // bad flags, or INVALID_ARGUMENT from the server
+  kExitNotFound = 3,     // NOT_FOUND
+  kExitAuth = 4,         // UNAUTHENTICATED, PERMISSION_DENIED
+  kExitConflict = 5,     // FAILED_PRECONDITION, RESOURCE_EXHAUSTED,
+                         // ALREADY_EXISTS, ABORTED, OUT_OF_RANGE
+  kExitUnavailable = 6,  // UNAVAILABLE, DEADLINE_EXCEEDED
 };
 
 // The exit code for a gRPC status.
@@ -87,12 +87,12 @@ class Session {
 // makes one call for a page token. Returns the exit code like
 // Session::Unary, printing nothing on success.
 template <typename Response>
-int ListAll(Session& session,
-            const std::function<grpc::Status(grpc::ClientContext*,
-                                             const std::string& page_token,
-                                             Response*)>& page,
-            const std::function<int(const Response&)>& count, int limit,
-            Response* all) {
+int ListAll(
+    Session& session,
+    const std::function<grpc::Status(
+        grpc::ClientContext*, const std::string& page_token, Response*)>& page,
+    const std::function<int(const Response&)>& count, int limit,
+    Response* all) {
   std::string page_token;
   do {
     int exit_code = kExitOk;

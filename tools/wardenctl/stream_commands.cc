@@ -46,10 +46,10 @@ std::string DescribeRecord(const model::v1::Record& record) {
 }
 
 void PrintChange(const model::v1::ChangeRecord& change) {
-  std::string line = absl::StrCat(
-      change.revision(), "  ",
-      FormatTime(change.committed_at(), change.has_committed_at()), "  ",
-      change.action());
+  std::string line =
+      absl::StrCat(change.revision(), "  ",
+                   FormatTime(change.committed_at(), change.has_committed_at()),
+                   "  ", change.action());
   for (const auto& one : change.changes()) {
     absl::StrAppend(
         &line, "  ",
@@ -104,9 +104,10 @@ int Watch(Session& session, const WatchFlags& flags) {
   grpc::Status status = reader->Finish();
   if (!status.ok()) {
     if (status.error_code() == grpc::StatusCode::OUT_OF_RANGE) {
-      Notice("the changes after --from are no longer kept (or --from is "
-             "above every committed revision); start from a newer "
-             "revision");
+      Notice(
+          "the changes after --from are no longer kept (or --from is "
+          "above every committed revision); start from a newer "
+          "revision");
     }
     return session.Fail(status, context.get());
   }
@@ -122,15 +123,17 @@ void AddStreamCommands(CLI::App& app, Action* action) {
       "Follow the change stream: one line per committed change (one JSON "
       "ChangeRecord per line with --json). Needs platform.replication, "
       "which the bootstrap sidecar credential has");
-  watch->add_option("--from", flags->from,
-                    "Print changes after this revision (0: from the first "
-                    "one still kept)")
+  watch
+      ->add_option("--from", flags->from,
+                   "Print changes after this revision (0: from the first "
+                   "one still kept)")
       ->required();
   watch->add_option("--until", flags->until,
                     "Stop once every change up to this revision was printed "
                     "(default: follow until interrupted)");
-  watch->add_option("--follower-name", flags->follower_name,
-                    "Name shown in TokenService's logs")
+  watch
+      ->add_option("--follower-name", flags->follower_name,
+                   "Name shown in TokenService's logs")
       ->capture_default_str();
   watch->callback([=] {
     *action = [=](Session& session) { return Watch(session, *flags); };

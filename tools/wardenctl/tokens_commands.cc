@@ -33,8 +33,8 @@ std::string StateLabel(const TokenView& view) {
 }
 
 void PrintTokenTable(const google::protobuf::RepeatedPtrField<TokenView>& all) {
-  Table table({"id", "name", "kind", "state", "subject", "window",
-               "last used", "expires"});
+  Table table({"id", "name", "kind", "state", "subject", "window", "last used",
+               "expires"});
   for (const auto& view : all) {
     const auto& token = view.token();
     table.AddRow({token.id(), token.name(),
@@ -57,9 +57,8 @@ void PrintToken(const TokenView& view) {
       {"subject", absl::StrCat(view.subject_display_name(), " (",
                                token.subject_id(), ")")},
       {"organization", token.organization_id()},
-      {"permission sets",
-       JoinOrDash({view.permission_set_ids().begin(),
-                   view.permission_set_ids().end()})},
+      {"permission sets", JoinOrDash({view.permission_set_ids().begin(),
+                                      view.permission_set_ids().end()})},
       {"inactivity days", absl::StrCat(token.inactivity_days())},
       {"created", FormatTime(token.created_at(), token.has_created_at())},
       {"secret issued",
@@ -94,7 +93,8 @@ int CreateService(Session& session, const TokenFlags& flags) {
       [&](grpc::ClientContext* context) {
         return stub->CreateServiceUserToken(context, request, &response);
       },
-      response, [&] {
+      response,
+      [&] {
         PrintToken(response.token());
         std::cout << "service user: " << response.service_user().id() << "\n";
       });
@@ -121,8 +121,9 @@ int CreateUser(Session& session, const TokenFlags& flags) {
 // Every page of ListServiceUserTokens or ListUserTokens, then one table.
 template <typename Request, typename Response>
 int ListPages(Session& session,
-              grpc::Status (TokenService::Stub::*method)(
-                  grpc::ClientContext*, const Request&, Response*),
+              grpc::Status (TokenService::Stub::*method)(grpc::ClientContext*,
+                                                         const Request&,
+                                                         Response*),
               int limit) {
   auto stub = TokenService::NewStub(session.channel());
   Response all;
@@ -143,8 +144,7 @@ int ListPages(Session& session,
 
 int List(Session& session, const TokenFlags& flags) {
   if (flags.user_tokens) {
-    return ListPages(session, &TokenService::Stub::ListUserTokens,
-                     flags.limit);
+    return ListPages(session, &TokenService::Stub::ListUserTokens, flags.limit);
   }
   return ListPages(session, &TokenService::Stub::ListServiceUserTokens,
                    flags.limit);
@@ -203,7 +203,8 @@ int Revoke(Session& session, const TokenFlags& flags) {
       [&](grpc::ClientContext* context) {
         return stub->RevokeToken(context, request, &response);
       },
-      response, [&] {
+      response,
+      [&] {
         std::cout << "revoked " << flags.id << " at revision "
                   << response.revision() << "\n";
       });
@@ -232,7 +233,8 @@ int Delete(Session& session, const TokenFlags& flags) {
       [&](grpc::ClientContext* context) {
         return stub->DeleteToken(context, request, &response);
       },
-      response, [&] {
+      response,
+      [&] {
         std::cout << "deleted " << flags.id << " at revision "
                   << response.revision() << "\n";
       });
@@ -261,9 +263,10 @@ void AddTokenCommands(CLI::App& app, Action* action) {
   auto* create_service = tokens->add_subcommand(
       "create-service",
       "Create a service user and its token (needs platform.api_tokens)");
-  create_service->add_option("--name", flags->name,
-                             "What the token is for; also the service "
-                             "user's name in activity logs")
+  create_service
+      ->add_option("--name", flags->name,
+                   "What the token is for; also the service "
+                   "user's name in activity logs")
       ->required();
   create_service->add_option("--inactivity-days", flags->inactivity_days,
                              "31, 45, 60 or 180 (default 45)");
@@ -289,8 +292,9 @@ void AddTokenCommands(CLI::App& app, Action* action) {
   });
 
   auto* list = tokens->add_subcommand(
-      "list", "List the organization's service-user tokens, or with --user "
-              "the caller's own user tokens");
+      "list",
+      "List the organization's service-user tokens, or with --user "
+      "the caller's own user tokens");
   list->add_flag("--user", flags->user_tokens, "List your own user tokens");
   list->add_option("--limit", flags->limit,
                    "Stop after this many (default: every page)");
@@ -321,8 +325,8 @@ void AddTokenCommands(CLI::App& app, Action* action) {
   AddByIdCommand(tokens, "revoke", "Revoke a token: it stops working at once",
                  flags, &Revoke, action);
   AddByIdCommand(tokens, "regenerate",
-                 "Give a revoked token a new secret and make it active",
-                 flags, &Regenerate, action);
+                 "Give a revoked token a new secret and make it active", flags,
+                 &Regenerate, action);
   AddByIdCommand(tokens, "delete", "Delete a revoked token for good", flags,
                  &Delete, action);
 }
