@@ -28,9 +28,9 @@ FROM debian:bookworm-slim
 # never links RocksDB.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libabsl20220623 libc-ares2 libc6 libfmt9 libgcc-s1 libgrpc++1.51 \
-      libgrpc29 libprotobuf32 libre2-9 libspdlog1.10 libssl3 libstdc++6 \
-      zlib1g \
+      libabsl20220623 libbrotli1 libc-ares2 libc6 libcpp-httplib0.11 \
+      libfmt9 libgcc-s1 libgrpc++1.51 libgrpc29 libprotobuf32 libre2-9 \
+      libspdlog1.10 libssl3 libstdc++6 zlib1g \
  && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 warden \
  && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent \

@@ -28,9 +28,10 @@ FROM debian:bookworm-slim
 # linked statically, its compression libraries are not.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libabsl20220623 libbz2-1.0 libc-ares2 libc6 libfmt9 libgcc-s1 \
-      libgrpc++1.51 libgrpc29 liblz4-1 libprotobuf32 libre2-9 libsnappy1v5 \
-      libspdlog1.10 libssl3 libstdc++6 libzstd1 zlib1g \
+      libabsl20220623 libbrotli1 libbz2-1.0 libc-ares2 libc6 \
+      libcpp-httplib0.11 libfmt9 libgcc-s1 libgrpc++1.51 libgrpc29 liblz4-1 \
+      libprotobuf32 libre2-9 libsnappy1v5 libspdlog1.10 libssl3 libstdc++6 \
+      libzstd1 zlib1g \
  && rm -rf /var/lib/apt/lists/*
 # A fixed numeric UID/GID, so Kubernetes' runAsNonRoot can verify it and
 # volume ownership (fsGroup) matches.
