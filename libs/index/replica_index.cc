@@ -667,6 +667,16 @@ absl::StatusOr<Decision> ReplicaView::Decide(
     decision.reason = model::v1::DECISION_REASON_SUBJECT_INACTIVE;
     return decision;
   }
+  // The permission sets are explained even for an inactive subject, as
+  // TokenService's reference does.
+  std::vector<std::string> sets =
+      SetsWithPermission(principal, catalog_->bits.at(perm->name()));
+  if (explanation != nullptr) {
+    explanation->set_permission_granted(!sets.empty());
+    for (const auto& id : sets) {
+      explanation->add_permission_set_ids_with_permission(id);
+    }
+  }
   if (!principal.active) {
     std::string why =
         principal.failure.has_value()
@@ -680,14 +690,6 @@ absl::StatusOr<Decision> ReplicaView::Decide(
   }
 
   // 2. Its permission sets contain the permission.
-  std::vector<std::string> sets =
-      SetsWithPermission(principal, catalog_->bits.at(perm->name()));
-  if (explanation != nullptr) {
-    explanation->set_permission_granted(!sets.empty());
-    for (const auto& id : sets) {
-      explanation->add_permission_set_ids_with_permission(id);
-    }
-  }
   if (sets.empty()) {
     return finish(
         model::v1::DECISION_REASON_PERMISSION_MISSING,

@@ -34,12 +34,18 @@ TestTokenService::~TestTokenService() { Stop(); }
 
 void TestTokenService::StartApp() {
   token_service::TokenServiceConfig config;
-  config.listen_address = "127.0.0.1:0";
+  // A restart keeps the port, so followers (AuthzService) reconnect to it.
+  config.listen_address = absl::StrCat("127.0.0.1:", port_);
   config.data_dir = dir_.path();
   config.shutdown_grace = absl::Seconds(1);
+  // The fake clock stands still, so rate-limit buckets would never refill;
+  // the limits have tests of their own.
+  config.caller_limits.calls_per_second = 1e9;
+  config.caller_limits.burst = 1e9;
   auto app = token_service::TokenServiceApp::Start(config, &clock_);
   ASSERT_TRUE(app.ok()) << app.status();
   app_ = *std::move(app);
+  port_ = app_->port();
   channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
 }
 
@@ -54,7 +60,7 @@ void TestTokenService::Restart() {
 }
 
 std::string TestTokenService::address() const {
-  return absl::StrCat("127.0.0.1:", app_->port());
+  return absl::StrCat("127.0.0.1:", port_);
 }
 
 std::shared_ptr<grpc::Channel> TestTokenService::channel() { return channel_; }

@@ -20,8 +20,8 @@ class TestTokenService {
   TestTokenService();
   ~TestTokenService();
 
-  // Stops and starts the service again on the same data directory (the port
-  // may change). Used to show that state survives a restart.
+  // Stops and starts the service again on the same data directory and the
+  // same port. Used to show that state survives a restart.
   void Restart();
   void Stop();
 
@@ -46,6 +46,7 @@ class TestTokenService {
   FakeClock clock_;
   std::unique_ptr<token_service::TokenServiceApp> app_;
   std::shared_ptr<grpc::Channel> channel_;
+  int port_ = 0;
   std::string admin_token_;
   std::string sidecar_token_;
 };
