@@ -162,6 +162,10 @@ class AuthzEndToEnd(unittest.TestCase):
         new_secret = regenerated["secret"]
         self.assert_everywhere(new_secret, revision, None)
 
+        # Only a revoked token can be deleted.
+        revoked = self.tokens("RevokeToken", {"tokenId": token_id})
+        self.assert_everywhere(new_secret, int(revoked["revision"]),
+                               "revoked")
         deleted = self.tokens("DeleteToken", {"tokenId": token_id})
         self.assert_everywhere(new_secret, int(deleted["revision"]),
                                "unknown")

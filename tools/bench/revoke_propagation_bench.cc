@@ -62,6 +62,10 @@ int main(int argc, char** argv) {
   warden::token_service::TokenServiceConfig ts_config;
   ts_config.listen_address = "127.0.0.1:0";
   ts_config.data_dir = dir;
+  // The bench is one caller issuing thousands of calls; it measures
+  // propagation, not the per-caller limit.
+  ts_config.caller_limits.calls_per_second = 1e6;
+  ts_config.caller_limits.burst = 1e6;
   auto ts = warden::token_service::TokenServiceApp::Start(ts_config, &clock);
   if (!ts.ok()) return Fail(ts.status().ToString());
   std::string ts_address = absl::StrCat("127.0.0.1:", (*ts)->port());
@@ -110,7 +114,7 @@ int main(int argc, char** argv) {
     if (!status.ok()) return Fail(status.error_message());
 
     warden::token::v1::RevokeTokenRequest revoke;
-    revoke.set_token_id(created.token().id());
+    revoke.set_token_id(created.token().token().id());
     warden::token::v1::RevokeTokenResponse revoked;
     auto c3 = context(admin_token);
     status = tokens->RevokeToken(c3.get(), revoke, &revoked);
