@@ -81,7 +81,11 @@ bool HasVerifiedClientCertificate(const grpc::ServerContextBase& context) {
   auto auth = context.auth_context();
   if (auth == nullptr) return false;
   auto security = auth->FindPropertyValues("transport_security_type");
-  if (security.empty() || security.front() != "ssl") return false;
+  // "tls" from the TLS credentials used here, "ssl" from the older SSL ones.
+  if (security.empty() ||
+      (security.front() != "tls" && security.front() != "ssl")) {
+    return false;
+  }
   // With REQUEST_..._AND_VERIFY, a presented certificate that does not chain
   // to the client CA fails the handshake, so a certificate here is verified.
   return !auth->FindPropertyValues("x509_pem_cert").empty();

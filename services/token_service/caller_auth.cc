@@ -1,5 +1,6 @@
 #include "services/token_service/caller_auth.h"
 
+#include <atomic>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -7,6 +8,7 @@
 #include "libs/server/call_observer.h"
 #include "libs/server/rate_limiter.h"
 #include "libs/server/status_mapping.h"
+#include "libs/server/tls.h"
 
 namespace warden::token_service {
 namespace {
@@ -32,7 +34,23 @@ std::shared_ptr<CallerPolicy> CurrentPolicy() {
   return Policy();
 }
 
+std::atomic<bool> replication_needs_certificate{false};
+
 }  // namespace
+
+void SetReplicationNeedsClientCertificate(bool needed) {
+  replication_needs_certificate.store(needed);
+}
+
+absl::Status RequireReplicationPeer(const grpc::ServerContextBase& context) {
+  if (!replication_needs_certificate.load() ||
+      server::HasVerifiedClientCertificate(context)) {
+    return absl::OkStatus();
+  }
+  return absl::UnauthenticatedError(
+      "this call needs a TLS client certificate from the configured client "
+      "CA (mutual TLS for AuthzService sidecars)");
+}
 
 void SetCallerLimits(const CallerLimits& limits, const Clock* clock) {
   auto policy = std::make_shared<CallerPolicy>(limits, clock);

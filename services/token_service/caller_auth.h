@@ -29,6 +29,14 @@ struct CallerLimits {
 // `clock` is not owned and must outlive every later call. Thread-safe.
 void SetCallerLimits(const CallerLimits& limits, const Clock* clock);
 
+// Whether RequireReplicationPeer demands a verified client certificate (set
+// when TokenService has a client CA: mutual TLS for sidecars). Thread-safe.
+void SetReplicationNeedsClientCertificate(bool needed);
+
+// For the change stream and usage reports: UNAUTHENTICATED unless the call
+// carries a client certificate from the configured CA, when one is needed.
+absl::Status RequireReplicationPeer(const grpc::ServerContextBase& context);
+
 // Authenticates the caller of a management RPC from its bearer token and
 // applies the caller limits. UNAUTHENTICATED (with the failure reason) when
 // the credential is missing or does not authenticate, after a delay when the

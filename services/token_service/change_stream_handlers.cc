@@ -115,6 +115,8 @@ void ChangeStreamHandlers::Shutdown() {
 
 absl::Status ChangeStreamHandlers::Authorize(
     const grpc::ServerContext& context) const {
+  auto peer = RequireReplicationPeer(context);
+  if (!peer.ok()) return peer;
   absl::StatusOr<tokens::Caller> caller =
       AuthenticateCaller(*registry_, context);
   if (!caller.ok()) return caller.status();

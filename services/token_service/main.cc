@@ -6,6 +6,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/time/time.h"
 #include "libs/clock/clock.h"
+#include "libs/server/config_sources.h"
 #include "libs/server/grpc_server.h"
 #include "libs/server/logging.h"
 #include "services/token_service/token_service_app.h"
@@ -42,9 +43,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   cli.add_option("--log-level", log_level,
                  "trace, debug, info, warn or error")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   cli.add_option("--log-format", log_format, "text or json")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
   cli.add_option("--shutdown-grace-seconds", grace_seconds,
                  "How long SIGTERM waits for calls in flight")
       ->capture_default_str()
@@ -72,6 +75,30 @@ int main(int argc, char** argv) {
                  "Recent change records kept in memory for followers")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{10000000}));
+  cli.add_option("--tls-cert", config.tls.cert_file,
+                 "PEM certificate chain for TLS; reloaded when it changes");
+  cli.add_option("--tls-key", config.tls.key_file,
+                 "PEM private key for --tls-cert");
+  cli.add_option("--tls-client-ca", config.tls.client_ca_file,
+                 "PEM CA bundle for client certificates. When set, the change "
+                 "stream and usage reports need a client certificate from "
+                 "this CA (mutual TLS for AuthzService sidecars)");
+  cli.add_flag("--allow-plaintext", config.allow_plaintext,
+               "Serve without TLS on an address other machines can reach");
+  cli.add_option("--metrics-listen", config.metrics_listen_address,
+                 "host:port for Prometheus metrics over HTTP (/metrics); "
+                 "none when empty")
+      ->capture_default_str();
+  cli.add_option("--rate-limit-per-second",
+                 config.caller_limits.calls_per_second,
+                 "Calls per second one authenticated caller may make")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 1e9));
+  cli.add_option("--rate-limit-burst", config.caller_limits.burst,
+                 "Calls one caller may make in a burst above its rate")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 1e9));
+  warden::server::AddConfigSources(cli);
   CLI11_PARSE(cli, argc, argv);
   config.shutdown_grace = absl::Seconds(grace_seconds);
   if (!absl::ParseDuration(retention_age, &config.change_retention.max_age) ||

@@ -192,6 +192,8 @@ grpc::Status TokenHandlers::ReportTokenUsage(
     grpc::ServerContext* context,
     const token::v1::ReportTokenUsageRequest* request,
     token::v1::ReportTokenUsageResponse* response) {
+  auto peer = RequireReplicationPeer(*context);
+  if (!peer.ok()) return server::ToGrpcStatus(peer, context);
   return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     std::vector<tokens::TokenRegistry::Usage> usages;
     usages.reserve(request->usages_size());

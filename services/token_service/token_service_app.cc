@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "libs/ids/ids.h"
+#include "libs/metrics/metrics.h"
 #include "libs/server/logging.h"
 #include "libs/store/records.h"
 #include "libs/tokens/token_rules.h"
@@ -120,9 +121,28 @@ absl::StatusOr<std::unique_ptr<TokenServiceApp>> TokenServiceApp::Start(
   }
   ::chmod(config.data_dir.c_str(), 0700);
 
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  if (!config.tls.cert_file.empty() || !config.tls.key_file.empty()) {
+    auto made = server::MakeServerCredentials(config.tls);
+    if (!made.ok()) return made.status();
+    credentials = *std::move(made);
+  } else if (!server::IsLoopbackAddress(config.listen_address)) {
+    if (!config.allow_plaintext) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--listen ", config.listen_address,
+          " is reachable from other machines: set --tls-cert and --tls-key, "
+          "or --allow-plaintext to accept unencrypted traffic"));
+    }
+    log->warn("serving plaintext on {}: tokens cross the network unencrypted",
+              config.listen_address);
+  }
+  SetCallerLimits(config.caller_limits, clock);
+  SetReplicationNeedsClientCertificate(!config.tls.client_ca_file.empty());
+
   std::unique_ptr<TokenServiceApp> app(new TokenServiceApp());
   app->config_ = config;
   app->clock_ = clock;
+  app->metrics_ = std::make_unique<metrics::Registry>();
 
   model::v1::PermissionCatalog catalog = catalog::DefaultCatalog();
   if (!config.catalog_file.empty()) {
@@ -176,19 +196,76 @@ absl::StatusOr<std::unique_ptr<TokenServiceApp>> TokenServiceApp::Start(
 
   server::GrpcServerOptions server_options;
   server_options.listen_address = config.listen_address;
-  server_options.credentials = config.credentials;
+  server_options.credentials = credentials;
+  server_options.observer.registry = app->metrics_.get();
   for (const auto& service : app->services_) {
     server_options.services.push_back(service.get());
   }
   auto server = server::GrpcServer::Start(server_options);
   if (!server.ok()) return server.status();
   app->server_ = *std::move(server);
+  if (!config.metrics_listen_address.empty()) {
+    app->ExportMetrics();
+    auto endpoint = metrics::MetricsEndpoint::Start(
+        config.metrics_listen_address, app->metrics_.get());
+    if (!endpoint.ok()) return endpoint.status();
+    app->metrics_endpoint_ = *std::move(endpoint);
+    log->info("metrics on http://{}/metrics", config.metrics_listen_address);
+  }
   log->info("TokenService serving at revision {}",
             app->store_->committed_revision());
   return app;
 }
 
+void TokenServiceApp::ExportMetrics() {
+  auto& registry = *metrics_;
+  auto& revision = registry.GetGauge("warden_store_committed_revision",
+                                     "Latest committed revision.");
+  auto& commits = registry.GetGauge(
+      "warden_store_commits", "Writes committed under a revision, since start.");
+  auto& groups = registry.GetGauge(
+      "warden_store_commit_groups",
+      "Synced RocksDB writes (group commits), since start.");
+  auto& failed = registry.GetGauge(
+      "warden_store_failed_commit_groups",
+      "Group commits that failed (disk full, I/O error), since start.");
+  auto& live_bytes = registry.GetGauge(
+      "warden_rocksdb_live_data_bytes", "RocksDB's estimate of live data.");
+  auto& sst_bytes = registry.GetGauge("warden_rocksdb_sst_files_bytes",
+                                      "Size of RocksDB's table files.");
+  auto& memtable_bytes =
+      registry.GetGauge("warden_rocksdb_memtable_bytes",
+                        "Size of RocksDB's memtables, active and unflushed.");
+  auto& oldest = registry.GetGauge(
+      "warden_change_log_oldest_revision",
+      "Lowest revision still in the change log; followers behind it must "
+      "take a new snapshot.");
+  auto& ring = registry.GetGauge("warden_change_ring_records",
+                                 "Change records held in memory for followers.");
+  // The collector runs at scrape time, on the endpoint's thread; Shutdown
+  // stops the endpoint before it closes the store.
+  registry.AddCollector([this, &revision, &commits, &groups, &failed,
+                         &live_bytes, &sst_bytes, &memtable_bytes, &oldest,
+                         &ring] {
+    if (store_ == nullptr) return;
+    revision.Set(store_->committed_revision());
+    auto stats = store_->stats();
+    commits.Set(stats.commits);
+    groups.Set(stats.groups);
+    failed.Set(stats.failed_groups);
+    live_bytes.Set(
+        store_->IntProperty("rocksdb.estimate-live-data-size").value_or(0));
+    sst_bytes.Set(
+        store_->IntProperty("rocksdb.total-sst-files-size").value_or(0));
+    memtable_bytes.Set(
+        store_->IntProperty("rocksdb.cur-size-all-mem-tables").value_or(0));
+    oldest.Set(store_->oldest_retained_revision());
+    if (change_hub_ != nullptr) ring.Set(change_hub_->stats().ring_records);
+  });
+}
+
 void TokenServiceApp::Shutdown() {
+  metrics_endpoint_.reset();
   // Watch streams never end on their own; end them before the server waits
   // for calls in flight.
   if (change_stream_ != nullptr) change_stream_->Shutdown();

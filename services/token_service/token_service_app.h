@@ -12,9 +12,12 @@
 #include "libs/directory/directory.h"
 #include "libs/server/grpc_server.h"
 #include "libs/store/store.h"
+#include "libs/metrics/metrics.h"
+#include "libs/server/tls.h"
 #include "libs/stream/change_hub.h"
 #include "libs/stream/change_retention.h"
 #include "libs/tokens/token_registry.h"
+#include "services/token_service/caller_auth.h"
 
 namespace warden::token_service {
 
@@ -33,8 +36,17 @@ struct TokenServiceConfig {
   absl::Duration shutdown_grace = absl::Seconds(10);
   // Sync every commit to disk. Off only in tests that do not need it.
   bool sync = true;
-  // TLS for the listening port; insecure when null.
-  std::shared_ptr<grpc::ServerCredentials> credentials;
+  // TLS for the listening port, from PEM files reloaded while running;
+  // plaintext when no certificate is given. With a client CA, the change
+  // stream and usage reports need a client certificate from that CA.
+  server::ServerTlsFiles tls;
+  // Plaintext is refused on an address other machines can reach unless
+  // this is set (and then logged as a warning).
+  bool allow_plaintext = false;
+  // Prometheus metrics over HTTP ("host:port"); none when empty.
+  std::string metrics_listen_address;
+  // Per-caller rate and the slow-down for peers with bad credentials.
+  CallerLimits caller_limits;
   // The change stream: the in-memory ring and follower lag limit, how long
   // the change log is kept, and how often an idle Watch sends progress.
   stream::ChangeHubOptions change_hub;
@@ -65,6 +77,11 @@ class TokenServiceApp {
   void Shutdown();
 
   int port() const { return server_->port(); }
+  metrics::Registry& metrics() { return *metrics_; }
+  // The metrics port, or 0 without a metrics endpoint.
+  int metrics_port() const {
+    return metrics_endpoint_ == nullptr ? 0 : metrics_endpoint_->port();
+  }
   store::Store& store() { return *store_; }
   tokens::TokenRegistry& registry() { return *registry_; }
   const catalog::CatalogIndex& catalog() const { return *catalog_; }
@@ -73,9 +90,15 @@ class TokenServiceApp {
 
  private:
   TokenServiceApp() = default;
+  // Registers gauges read from the store and change hub at scrape time.
+  void ExportMetrics();
 
   TokenServiceConfig config_;
   const Clock* clock_ = nullptr;
+  // This app's metrics (request counts and latencies, store figures), and
+  // the endpoint serving them.
+  std::unique_ptr<metrics::Registry> metrics_;
+  std::unique_ptr<metrics::MetricsEndpoint> metrics_endpoint_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<catalog::CatalogIndex> catalog_;
   std::unique_ptr<tokens::TokenRegistry> registry_;
