@@ -103,7 +103,7 @@ int ColdStart(const std::string& name, int64_t grants) {
   std::vector<std::string> wire[kKinds];
   int64_t counts[kKinds] = {};
   for (const auto& r : data->records) {
-    Kind kind = r.has_token()                            ? kTokens
+    Kind kind = r.has_token() ? kTokens
                 : r.has_user() || r.has_service_user() ||
                         r.has_group_member() || r.has_site_member()
                     ? kSubjects
@@ -186,8 +186,8 @@ class FreshClock : public Clock {
   absl::Duration offset_;
 };
 
-int Serve(const std::string& service, const std::string& name,
-          int64_t grants, const std::string& probes_path) {
+int Serve(const std::string& service, const std::string& name, int64_t grants,
+          const std::string& probes_path) {
   server::BlockTerminationSignals();
   std::unique_ptr<Dataset> data;
   index::ReplicaIndex index;

@@ -35,7 +35,8 @@ std::string IdFrom(absl::string_view prefix, uint64_t seed, uint64_t n) {
   for (int i = 0; i < 12; ++i) id.push_back(kAlphabet[(high >> (5 * i)) & 31]);
   // The 13th character takes the last 4 bits of `high` and one of `low`.
   id.push_back(kAlphabet[((high >> 60) | ((low & 1) << 4)) & 31]);
-  for (int i = 0; i < 7; ++i) id.push_back(kAlphabet[(low >> (1 + 5 * i)) & 31]);
+  for (int i = 0; i < 7; ++i)
+    id.push_back(kAlphabet[(low >> (1 + 5 * i)) & 31]);
   return id;
 }
 
@@ -59,8 +60,8 @@ struct Org {
   std::vector<bool> user_active;  // by index in user_ids
   std::vector<std::string> service_user_ids;
   std::vector<std::string> group_ids;
-  std::vector<std::string> roots;           // top-level sites
-  std::vector<std::string> leaves;          // deepest sites
+  std::vector<std::string> roots;   // top-level sites
+  std::vector<std::string> leaves;  // deepest sites
   std::vector<std::string> all_sites;
   std::vector<std::string> item_ids;
   // Leaf -> its root, for the nested-site probe.
@@ -126,8 +127,7 @@ AccessLevel Generator::RandomLevel() {
 
 std::string Generator::AddGrant(const std::string& org_id,
                                 const std::string& item_id,
-                                model::v1::Grantee grantee,
-                                AccessLevel level) {
+                                model::v1::Grantee grantee, AccessLevel level) {
   auto* grant = Add().mutable_grant();
   grant->set_id(ids_.Next("grant"));
   grant->set_organization_id(org_id);
@@ -185,9 +185,8 @@ void Generator::MakeSites(int index, int64_t count, Org& org) {
   const int depth = 5 - index % 3;
   const int64_t roots = std::max<int64_t>(1, count / 60);
   // Children per site so the tree holds about `count` sites.
-  const double per_level =
-      std::max(2.0, std::pow(static_cast<double>(count) / roots,
-                             1.0 / (depth - 1)));
+  const double per_level = std::max(
+      2.0, std::pow(static_cast<double>(count) / roots, 1.0 / (depth - 1)));
   struct Node {
     std::string id;
     std::string root;
@@ -322,9 +321,10 @@ void Generator::MakeOrg(int index, int64_t users, int64_t items, Org& org) {
                          ? model::v1::USER_STATUS_ACTIVE
                          : model::v1::USER_STATUS_DEACTIVATED);
     double role = Unit();
-    user->set_permission_set_id(
-        probe ? org.set_ids[1]
-              : org.set_ids[role < 0.05 ? 0 : role < 0.40 ? 1 : 2]);
+    user->set_permission_set_id(probe ? org.set_ids[1]
+                                      : org.set_ids[role < 0.05   ? 0
+                                                    : role < 0.40 ? 1
+                                                                  : 2]);
     SetTime(user->mutable_created_at(), out_.now - absl::Hours(24 * 300));
     org.user_ids.push_back(user->id());
     org.user_active.push_back(user->status() == model::v1::USER_STATUS_ACTIVE);
@@ -343,10 +343,10 @@ void Generator::MakeOrg(int index, int64_t users, int64_t items, Org& org) {
     auto* site_member = Add().mutable_site_member();
     site_member->set_organization_id(org.id);
     double where = Unit();
-    site_member->set_site_id(probe           ? org.roots[0]
-                             : where < 0.7   ? Pick(org.leaves)
-                             : where < 0.9   ? Pick(org.all_sites)
-                                             : Pick(org.roots));
+    site_member->set_site_id(probe         ? org.roots[0]
+                             : where < 0.7 ? Pick(org.leaves)
+                             : where < 0.9 ? Pick(org.all_sites)
+                                           : Pick(org.roots));
     site_member->set_user_id(user->id());
     ++out_.membership_count;
   }
@@ -418,8 +418,8 @@ void Generator::MakeOrg(int index, int64_t users, int64_t items, Org& org) {
   rule("asset", region, model::v1::ACCESS_LEVEL_VIEW);
 }
 
-std::string Generator::PlantItem(int owner, absl::string_view type,
-                                 int filler, const model::v1::Grantee* last,
+std::string Generator::PlantItem(int owner, absl::string_view type, int filler,
+                                 const model::v1::Grantee* last,
                                  AccessLevel level) {
   const Org& org = orgs_[owner];
   std::string item_id = AddItem(org, type);
@@ -473,8 +473,8 @@ absl::StatusOr<Dataset> Generator::Run() {
   const int filler = static_cast<int>(std::max<int64_t>(
       0, spec_.grants / std::max<int64_t>(1, spec_.items) - 1));
   const Org& home = orgs_[0];
-  auto probe = [&](Probe& p, absl::string_view permission,
-                   std::string item_id, bool allowed) {
+  auto probe = [&](Probe& p, absl::string_view permission, std::string item_id,
+                   bool allowed) {
     p.subject_id = probe_user_;
     p.permission = std::string(permission);
     p.item_id = std::move(item_id);
@@ -487,10 +487,10 @@ absl::StatusOr<Dataset> Generator::Run() {
   model::v1::Grantee group;
   group.set_group_id(home.group_ids[0]);
   group.set_grantee_organization_id(home.id);
-  probe(out_.group, "inspections.edit",
-        PlantItem(0, "inspection", filler, &group,
-                  model::v1::ACCESS_LEVEL_EDIT),
-        true);
+  probe(
+      out_.group, "inspections.edit",
+      PlantItem(0, "inspection", filler, &group, model::v1::ACCESS_LEVEL_EDIT),
+      true);
   // A leaf below the probe user's region: the walk climbs every level.
   std::string leaf;
   for (const auto& [l, root] : home.leaf_roots) {
@@ -510,14 +510,13 @@ absl::StatusOr<Dataset> Generator::Run() {
         true);
   if (orgs_.size() > 1) {
     probe(out_.cross_org, "inspections.view",
-          PlantItem(1, "inspection", filler, &me,
-                    model::v1::ACCESS_LEVEL_VIEW),
+          PlantItem(1, "inspection", filler, &me, model::v1::ACCESS_LEVEL_VIEW),
           true);
   }
-  probe(out_.denied, "inspections.view",
-        PlantItem(0, "inspection", filler, nullptr,
-                  model::v1::ACCESS_LEVEL_VIEW),
-        false);
+  probe(
+      out_.denied, "inspections.view",
+      PlantItem(0, "inspection", filler, nullptr, model::v1::ACCESS_LEVEL_VIEW),
+      false);
   out_.probe_organization_id = home.id;
   out_.list_subject_id = probe_user_;
   out_.list_rule_type = "template";

@@ -79,12 +79,12 @@ struct Dataset {
   // The largest organization, which holds the probe user.
   std::string probe_organization_id;
   // Access for a user of the largest organization, one per path.
-  Probe direct;         // a grant to the user
-  Probe group;          // a grant to one of the user's groups
-  Probe nested_site;    // a grant to a leaf site below the user's region
-  Probe rule;           // a type-wide rule, no grant on the item
-  Probe cross_org;      // an item of another organization shared with them
-  Probe denied;         // an item none of the item's grants reach
+  Probe direct;       // a grant to the user
+  Probe group;        // a grant to one of the user's groups
+  Probe nested_site;  // a grant to a leaf site below the user's region
+  Probe rule;         // a type-wide rule, no grant on the item
+  Probe cross_org;    // an item of another organization shared with them
+  Probe denied;       // an item none of the item's grants reach
   // ListAccessible: a type the user reaches through a rule (every item of
   // the type in the organization) and one reached only through grants.
   std::string list_subject_id;

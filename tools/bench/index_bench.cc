@@ -71,8 +71,8 @@ void BM_Authenticate(benchmark::State& state) {
 // The decision alone, subject resolved once.
 void BM_Check(benchmark::State& state, const Probe* probe) {
   for (auto _ : state) {
-    auto decision = g->view->Check(g->probe_principal, probe->permission,
-                                   probe->item_id);
+    auto decision =
+        g->view->Check(g->probe_principal, probe->permission, probe->item_id);
     benchmark::DoNotOptimize(decision);
   }
 }
@@ -95,8 +95,8 @@ void BM_ListAccessible(benchmark::State& state, bool rule) {
       rule ? d.list_rule_permission : d.list_grant_permission;
   size_t items = 0;
   for (auto _ : state) {
-    auto page = g->view->ListAccessible(g->probe_principal, type, permission,
-                                        100, "");
+    auto page =
+        g->view->ListAccessible(g->probe_principal, type, permission, 100, "");
     if (!page.ok()) state.SkipWithError("ListAccessible failed");
     items = page->item_ids.size();
     benchmark::DoNotOptimize(page);
@@ -112,9 +112,8 @@ void BM_ApplyChange(benchmark::State& state) {
   int64_t serial = 0;
   const std::string& org = d.probe_organization_id;
   for (auto _ : state) {
-    std::vector<model::v1::ChangeRecord> batch = {
-        GrantChange(++revision, ++serial, org, d.direct.item_id,
-                    d.direct.subject_id)};
+    std::vector<model::v1::ChangeRecord> batch = {GrantChange(
+        ++revision, ++serial, org, d.direct.item_id, d.direct.subject_id)};
     auto applied = g->index.Apply(batch);
     if (!applied.ok()) state.SkipWithError("Apply failed");
   }
@@ -170,8 +169,8 @@ int main(int argc, char** argv) {
   Verify(d.rule, "rule");
   Verify(d.cross_org, "cross_org");
   Verify(d.denied, "denied");
-  auto principal = g->view->ResolveSubjectId(d.direct.subject_id, d.now,
-                                             nullptr);
+  auto principal =
+      g->view->ResolveSubjectId(d.direct.subject_id, d.now, nullptr);
   if (!principal.ok()) Die("probe subject does not resolve");
   g->probe_principal = *principal;
 
@@ -180,15 +179,12 @@ int main(int argc, char** argv) {
     const char* name;
     const Probe* probe;
   };
-  const Path paths[] = {{"direct", &d.direct},
-                        {"group", &d.group},
-                        {"nested_site", &d.nested_site},
-                        {"rule", &d.rule},
-                        {"cross_org", &d.cross_org},
-                        {"denied", &d.denied}};
+  const Path paths[] = {{"direct", &d.direct},           {"group", &d.group},
+                        {"nested_site", &d.nested_site}, {"rule", &d.rule},
+                        {"cross_org", &d.cross_org},     {"denied", &d.denied}};
   for (const auto& path : paths) {
-    benchmark::RegisterBenchmark(
-        (std::string("Check/") + path.name).c_str(), BM_Check, path.probe);
+    benchmark::RegisterBenchmark((std::string("Check/") + path.name).c_str(),
+                                 BM_Check, path.probe);
   }
   for (const auto& path : paths) {
     benchmark::RegisterBenchmark(

@@ -219,8 +219,7 @@ void RunOpen(const Options& options, Caller& caller, Results& results) {
   const auto interval = std::chrono::duration_cast<Clock::duration>(
       std::chrono::duration<double>(1.0 / options.rate));
   const auto begin = Clock::now();
-  const uint64_t total =
-      static_cast<uint64_t>(options.rate * options.seconds);
+  const uint64_t total = static_cast<uint64_t>(options.rate * options.seconds);
   std::atomic<uint64_t> outstanding{total};
   absl::Notification finished;
   for (uint64_t n = 0; n < total; ++n) {
