@@ -6,7 +6,9 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "libs/server/status_mapping.h"
 #include "libs/tokens/token_rules.h"
 
@@ -65,6 +67,29 @@ absl::Status CheckFresh(const Lag& lag, bool loaded,
         lag.applied_revision));
   }
   return absl::OkStatus();
+}
+
+AuthzHandlers::AuthzHandlers(HandlerDeps deps) : deps_(std::move(deps)) {
+  if (deps_.metrics == nullptr) return;
+  for (int value = 0; value < model::v1::DecisionReason_ARRAYSIZE; ++value) {
+    if (!model::v1::DecisionReason_IsValid(value)) continue;
+    auto reason = static_cast<model::v1::DecisionReason>(value);
+    // DECISION_REASON_NO_ACCESS -> "no_access".
+    std::string name = absl::AsciiStrToLower(absl::StripPrefix(
+        model::v1::DecisionReason_Name(reason), "DECISION_REASON_"));
+    decisions_[value] = &deps_.metrics->GetCounter(
+        "warden_authz_decisions_total",
+        "Authorization decisions (Check, BatchCheck items, Authorize), by "
+        "outcome and the reason for it.",
+        {{"outcome",
+          reason == model::v1::DECISION_REASON_ALLOWED ? "allow" : "deny"},
+         {"reason", name}});
+  }
+}
+
+void AuthzHandlers::CountDecision(model::v1::DecisionReason reason) const {
+  if (reason < 0 || reason >= model::v1::DecisionReason_ARRAYSIZE) return;
+  if (metrics::Counter* counter = decisions_[reason]) counter->Increment();
 }
 
 index::LocalUseLookup AuthzHandlers::LocalUses() const {
@@ -145,6 +170,7 @@ grpc::ServerUnaryReactor* AuthzHandlers::Check(
     auto decision =
         view.Check(*principal, request->permission(), request->item_id());
     if (!decision.ok()) return decision.status();
+    CountDecision(decision->reason);
     response->set_allowed(decision->allowed);
     response->set_reason(decision->reason);
     if (auto failure = FailureOf(*principal)) {
@@ -193,6 +219,7 @@ grpc::ServerUnaryReactor* AuthzHandlers::BatchCheck(
         auto decision =
             view.Check(*it->second, check.permission(), check.item_id());
         if (decision.ok()) {
+          CountDecision(decision->reason);
           result->set_allowed(decision->allowed);
           result->set_reason(decision->reason);
           if (auto failure = FailureOf(*it->second)) {
@@ -227,6 +254,7 @@ grpc::ServerUnaryReactor* AuthzHandlers::Authorize(
     auto decision =
         view.Check(principal, request->permission(), request->item_id());
     if (!decision.ok()) return decision.status();
+    CountDecision(decision->reason);
     // The token authenticated, so it was used, whatever the decision.
     deps_.usage->Record(principal.subject.organization_id(),
                         principal.token_id, principal.token_generation, now);

@@ -9,12 +9,14 @@
 // the microservice beside it can call it (see the service comment in
 // authz_service.proto).
 
+#include <array>
 #include <functional>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "libs/clock/clock.h"
 #include "libs/index/replica_index.h"
+#include "libs/metrics/metrics.h"
 #include "services/authz_service/change_follower.h"
 #include "services/authz_service/revision_waiters.h"
 #include "services/authz_service/usage_reporter.h"
@@ -33,6 +35,8 @@ struct HandlerDeps {
   std::function<Lag()> lag;
   // Longer than this without a message from TokenService fails decisions.
   absl::Duration max_staleness = absl::Seconds(30);
+  // Where decisions are counted by outcome and reason; none when null.
+  metrics::Registry* metrics = nullptr;
 };
 
 // UNAVAILABLE when decisions must be refused: no snapshot yet, or no message
@@ -43,7 +47,7 @@ absl::Status CheckFresh(const Lag& lag, bool loaded,
 // Thread-safe.
 class AuthzHandlers final : public authz::v1::AuthzService::CallbackService {
  public:
-  explicit AuthzHandlers(HandlerDeps deps) : deps_(std::move(deps)) {}
+  explicit AuthzHandlers(HandlerDeps deps);
 
   grpc::ServerUnaryReactor* Authenticate(
       grpc::CallbackServerContext* context,
@@ -81,8 +85,15 @@ class AuthzHandlers final : public authz::v1::AuthzService::CallbackService {
                                   int64_t min_revision, bool any_staleness,
                                   Answer answer);
   index::LocalUseLookup LocalUses() const;
+  // Counts one decision of Check, BatchCheck or Authorize.
+  void CountDecision(model::v1::DecisionReason reason) const;
 
   HandlerDeps deps_;
+  // One counter per DecisionReason value, looked up once: decisions are the
+  // hot path, where a registry lookup per call would take its lock and
+  // build label strings. All null without deps_.metrics.
+  std::array<metrics::Counter*, model::v1::DecisionReason_ARRAYSIZE>
+      decisions_{};
 };
 
 }  // namespace warden::authz_service

@@ -1,5 +1,6 @@
 #include "services/authz_service/authz_service_app.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -16,9 +17,47 @@ absl::StatusOr<std::unique_ptr<AuthzServiceApp>> AuthzServiceApp::Start(
     return absl::InvalidArgumentError(
         "the TokenService address (--token-service) is required");
   }
+  if (!server::IsLoopbackAddress(config.listen_address)) {
+    if (!config.allow_remote_callers) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--listen ", config.listen_address,
+          " is reachable from other machines, and AuthzService answers "
+          "anyone who connects: listen on 127.0.0.1, or set "
+          "--allow-remote-callers when a NetworkPolicy keeps other callers "
+          "out (as for Kubernetes probes on the pod IP)"));
+    }
+    log->warn("listening on {}, reachable from other machines: only a "
+              "network policy keeps callers other than the local "
+              "microservice out",
+              config.listen_address);
+  }
+  const server::ClientTlsFiles& tls = config.upstream_tls;
+  std::shared_ptr<grpc::ChannelCredentials> channel_credentials;
+  if (!tls.ca_file.empty() || !tls.cert_file.empty() ||
+      !tls.key_file.empty()) {
+    auto made = server::MakeChannelCredentials(tls);
+    if (!made.ok()) return made.status();
+    channel_credentials = *std::move(made);
+  } else if (!server::IsLoopbackAddress(config.token_service_address)) {
+    if (!config.allow_plaintext_upstream) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--token-service ", config.token_service_address,
+          " is on another machine: set --tls-ca (and --tls-client-cert and "
+          "--tls-client-key for mutual TLS), or --allow-plaintext-upstream "
+          "to replicate tokens unencrypted"));
+    }
+    log->warn("following TokenService at {} over plaintext: token hashes "
+              "and grants cross the network unencrypted",
+              config.token_service_address);
+  }
+  if (channel_credentials == nullptr) {
+    channel_credentials = grpc::InsecureChannelCredentials();
+  }
+
   std::unique_ptr<AuthzServiceApp> app(new AuthzServiceApp());
   app->config_ = config;
   app->clock_ = clock;
+  app->metrics_ = std::make_unique<metrics::Registry>();
 
   // The credential, never logged.
   std::string credential = config.credential;
@@ -38,11 +77,13 @@ absl::StatusOr<std::unique_ptr<AuthzServiceApp>> AuthzServiceApp::Start(
   }
 
   auto channel = grpc::CreateChannel(config.token_service_address,
-                                     grpc::InsecureChannelCredentials());
+                                     channel_credentials);
   app->waiters_ = std::make_unique<RevisionWaiters>();
   app->usage_ = std::make_unique<UsageReporter>(
       channel, credential, config.usage_flush_interval, &app->index_);
+  app->usage_->ExportMetrics(*app->metrics_);
   FollowerOptions follower;
+  follower.metrics = app->metrics_.get();
   follower.credential = credential;
   follower.follower_name = config.follower_name;
   follower.initial_backoff = config.reconnect_initial_backoff;
@@ -59,15 +100,28 @@ absl::StatusOr<std::unique_ptr<AuthzServiceApp>> AuthzServiceApp::Start(
   ChangeFollower* follower_ptr = app->follower_.get();
   deps.lag = [follower_ptr] { return follower_ptr->lag(); };
   deps.max_staleness = config.max_staleness;
+  deps.metrics = app->metrics_.get();
   app->handlers_ = std::make_unique<AuthzHandlers>(std::move(deps));
 
   server::GrpcServerOptions options;
   options.listen_address = config.listen_address;
   options.services = {app->handlers_.get()};
+  options.observer.registry = app->metrics_.get();
+  // A line per decision would drown the sidecar's log; per-method counts
+  // and latencies are in the metrics.
+  options.observer.access_log_level = "debug";
   auto started = server::GrpcServer::Start(options);
   if (!started.ok()) return started.status();
   app->server_ = std::move(*started);
   app->server_->SetServing(false);
+  app->ExportReplicaMetrics();
+  if (!config.metrics_listen_address.empty()) {
+    auto endpoint = metrics::MetricsEndpoint::Start(
+        config.metrics_listen_address, app->metrics_.get());
+    if (!endpoint.ok()) return endpoint.status();
+    app->metrics_endpoint_ = *std::move(endpoint);
+    log->info("metrics on http://{}/metrics", config.metrics_listen_address);
+  }
 
   app->follower_->Start();
   app->usage_->Start();
@@ -75,6 +129,38 @@ absl::StatusOr<std::unique_ptr<AuthzServiceApp>> AuthzServiceApp::Start(
   log->info("listening on port {}, following TokenService at {}",
             app->server_->port(), config.token_service_address);
   return app;
+}
+
+void AuthzServiceApp::ExportReplicaMetrics() {
+  auto& registry = *metrics_;
+  auto& applied = registry.GetGauge(
+      "warden_authz_replica_revision",
+      "Revision of TokenService's store the replica reflects.");
+  auto& committed = registry.GetGauge(
+      "warden_authz_committed_revision",
+      "Latest revision TokenService announced as committed.");
+  auto& lag_revisions = registry.GetGauge(
+      "warden_authz_replica_lag_revisions",
+      "Committed revisions the replica has not applied yet.");
+  auto& lag_seconds = registry.GetGauge(
+      "warden_authz_replica_lag_seconds",
+      "Seconds since the last message from TokenService (-1 before the "
+      "first); decisions fail past --max-staleness.");
+  // Runs at scrape time on the endpoint's thread; Shutdown stops the
+  // endpoint before the follower.
+  registry.AddCollector([this, &applied, &committed, &lag_revisions,
+                         &lag_seconds] {
+    if (follower_ == nullptr) return;
+    Lag lag = follower_->lag();
+    applied.Set(static_cast<double>(lag.applied_revision));
+    committed.Set(static_cast<double>(lag.committed_revision));
+    lag_revisions.Set(static_cast<double>(
+        std::max<int64_t>(0, lag.committed_revision - lag.applied_revision)));
+    lag_seconds.Set(lag.last_message.has_value()
+                        ? absl::ToDoubleSeconds(clock_->Now() -
+                                                *lag.last_message)
+                        : -1.0);
+  });
 }
 
 // Health follows staleness: NOT_SERVING until the first snapshot and
@@ -125,7 +211,9 @@ void AuthzServiceApp::Shutdown() {
     stopping_ = true;
   }
   if (health_thread_.joinable()) health_thread_.join();
-  server_->Shutdown(config_.shutdown_grace);
+  metrics_endpoint_.reset();
+  // Start may have failed before the server started.
+  if (server_ != nullptr) server_->Shutdown(config_.shutdown_grace);
   waiters_->Stop();
   follower_->Stop();
   usage_->Stop();

@@ -14,7 +14,9 @@
 #include "absl/time/time.h"
 #include "libs/clock/clock.h"
 #include "libs/index/replica_index.h"
+#include "libs/metrics/metrics.h"
 #include "libs/server/grpc_server.h"
+#include "libs/server/tls.h"
 #include "services/authz_service/authz_handlers.h"
 #include "services/authz_service/change_follower.h"
 #include "services/authz_service/revision_waiters.h"
@@ -24,10 +26,29 @@ namespace warden::authz_service {
 
 struct AuthzServiceConfig {
   // gRPC listen address: localhost, beside the one microservice that calls
-  // it; port 0 picks a free one.
+  // it; port 0 picks a free one. The listener is plaintext and its RPCs take
+  // no credential, because the microservice in the same pod or host is the
+  // only caller: TLS on loopback would protect nothing, and every call would
+  // pay a handshake on the decision path.
   std::string listen_address = "127.0.0.1:50061";
+  // A listen address other machines can reach is refused unless this is
+  // set (and then logged as a warning): anyone who can connect can ask
+  // about any token. Kubernetes pods set it so the kubelet's gRPC probes
+  // reach the pod IP; a NetworkPolicy must then keep other callers out.
+  bool allow_remote_callers = false;
   // TokenService, host:port.
   std::string token_service_address;
+  // TLS to TokenService: the CA its certificate chains to, and this
+  // sidecar's client certificate and key (mutual TLS: TokenService with a
+  // client CA serves the change stream and usage reports only to clients
+  // with a certificate). Plaintext when none is set.
+  server::ClientTlsFiles upstream_tls;
+  // Plaintext to a TokenService address other machines can reach is refused
+  // unless this is set (and then logged as a warning): the change stream
+  // carries every token hash and grant.
+  bool allow_plaintext_upstream = false;
+  // Prometheus metrics over HTTP ("host:port"); none when empty.
+  std::string metrics_listen_address;
   // A file holding the service-user token with platform.replication.
   std::string credential_file;
   // The token itself; when set, credential_file is not read (tests).
@@ -52,8 +73,10 @@ class AuthzServiceApp {
   // Starts following TokenService and serving. Does not wait for the first
   // snapshot: until it is loaded the server is NOT_SERVING and decisions
   // are UNAVAILABLE. `clock` decides token expiry and staleness (the time
-  // since TokenService's last message); not owned, must outlive the app. INVALID_ARGUMENT for a missing address or unreadable
-  // credential, UNAVAILABLE if the address cannot be bound.
+  // since TokenService's last message); not owned, must outlive the app.
+  // INVALID_ARGUMENT for a missing address, an unreadable credential or TLS
+  // file, or a remote address without its allow flag; UNAVAILABLE if an
+  // address cannot be bound.
   static absl::StatusOr<std::unique_ptr<AuthzServiceApp>> Start(
       const AuthzServiceConfig& config, const Clock* clock);
 
@@ -65,13 +88,25 @@ class AuthzServiceApp {
   const index::ReplicaIndex& index() const { return index_; }
   UsageReporter& usage() { return *usage_; }
   Lag lag() const { return follower_->lag(); }
+  // This app's metrics: decisions, replica lag, usage reports, and the
+  // per-method request metrics.
+  metrics::Registry& metrics() { return *metrics_; }
+  // The metrics port, or 0 without a metrics endpoint.
+  int metrics_port() const {
+    return metrics_endpoint_ == nullptr ? 0 : metrics_endpoint_->port();
+  }
 
  private:
   AuthzServiceApp() = default;
   void WatchHealth();
+  // Registers the replica gauges, read from the follower at scrape time.
+  void ExportReplicaMetrics();
 
   AuthzServiceConfig config_;
   const Clock* clock_ = nullptr;
+  // Declared before everything that keeps counters from it.
+  std::unique_ptr<metrics::Registry> metrics_;
+  std::unique_ptr<metrics::MetricsEndpoint> metrics_endpoint_;
   index::ReplicaIndex index_;
   std::unique_ptr<RevisionWaiters> waiters_;
   std::unique_ptr<UsageReporter> usage_;

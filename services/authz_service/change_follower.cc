@@ -25,7 +25,17 @@ ChangeFollower::ChangeFollower(FollowerOptions options,
       stub_(changes::v1::ChangeStreamService::NewStub(std::move(channel))),
       index_(index),
       clock_(clock),
-      on_applied_(std::move(on_applied)) {}
+      on_applied_(std::move(on_applied)) {
+  if (options_.metrics != nullptr) {
+    snapshots_counter_ = &options_.metrics->GetCounter(
+        "warden_authz_snapshots_loaded_total",
+        "Snapshots loaded from TokenService; more than one means the replica "
+        "had to resynchronize.");
+    reconnects_counter_ = &options_.metrics->GetCounter(
+        "warden_authz_reconnects_total",
+        "Change streams to TokenService that ended and were reopened.");
+  }
+}
 
 ChangeFollower::~ChangeFollower() { Stop(); }
 
@@ -96,6 +106,7 @@ void ChangeFollower::Run() {
                 index_->Current()->revision(), status.ToString());
     }
     if (progressed) backoff = options_.initial_backoff;
+    if (reconnects_counter_ != nullptr) reconnects_counter_->Increment();
 
     // Full jitter: a fleet of sidecars does not reconnect in step after a
     // TokenService restart.
@@ -151,6 +162,7 @@ absl::Status ChangeFollower::TakeSnapshot(bool& progressed) {
     absl::MutexLock lock(&mutex_);
     ++lag_.snapshots_loaded;
   }
+  if (snapshots_counter_ != nullptr) snapshots_counter_->Increment();
   log->info("loaded snapshot at revision {} ({} records)", revision,
             records.size());
   if (on_applied_) on_applied_(revision);

@@ -19,6 +19,7 @@
 #include "grpcpp/grpcpp.h"
 #include "libs/clock/clock.h"
 #include "libs/index/replica_index.h"
+#include "libs/metrics/metrics.h"
 #include "warden/changes/v1/change_stream_service.grpc.pb.h"
 
 namespace warden::authz_service {
@@ -31,6 +32,9 @@ struct FollowerOptions {
   absl::Duration initial_backoff = absl::Milliseconds(100);
   absl::Duration max_backoff = absl::Seconds(10);
   int snapshot_chunk_size = 1000;
+  // Where snapshot loads and reconnects are counted; none when null. Not
+  // owned, must outlive the follower.
+  metrics::Registry* metrics = nullptr;
 };
 
 // How far behind TokenService the replica is.
@@ -79,6 +83,9 @@ class ChangeFollower {
   index::ReplicaIndex* index_;
   const Clock* clock_;
   std::function<void(int64_t)> on_applied_;
+  // Null without options_.metrics.
+  metrics::Counter* snapshots_counter_ = nullptr;
+  metrics::Counter* reconnects_counter_ = nullptr;
   std::thread thread_;
 
   mutable absl::Mutex mutex_;

@@ -4,6 +4,7 @@
 
 #include "CLI/CLI.hpp"
 #include "libs/clock/clock.h"
+#include "libs/server/config_sources.h"
 #include "libs/server/grpc_server.h"
 #include "libs/server/logging.h"
 #include "services/authz_service/authz_service_app.h"
@@ -20,8 +21,14 @@ int main(int argc, char** argv) {
                "replica of TokenService, kept current by the change stream. "
                "Listen on localhost only: its RPCs take no credential."};
   cli.add_option("--listen", config.listen_address,
-                 "gRPC listen address, host:port (keep it on localhost)")
+                 "gRPC listen address, host:port. Plaintext and without "
+                 "credentials, for the microservice beside it: keep it on "
+                 "localhost")
       ->capture_default_str();
+  cli.add_flag("--allow-remote-callers", config.allow_remote_callers,
+               "Accept a --listen address other machines can reach (for "
+               "Kubernetes probes on the pod IP; a NetworkPolicy must keep "
+               "other callers out)");
   cli.add_option("--token-service", config.token_service_address,
                  "TokenService address, host:port")
       ->required();
@@ -30,10 +37,26 @@ int main(int argc, char** argv) {
                  "platform.replication (TokenService writes one to "
                  "<data_dir>/bootstrap-sidecar.token)")
       ->required();
+  cli.add_option("--tls-ca", config.upstream_tls.ca_file,
+                 "PEM CA bundle TokenService's certificate must chain to; "
+                 "TLS to TokenService when set");
+  cli.add_option("--tls-client-cert", config.upstream_tls.cert_file,
+                 "PEM client certificate chain presented to TokenService "
+                 "(mutual TLS); reloaded when it changes");
+  cli.add_option("--tls-client-key", config.upstream_tls.key_file,
+                 "PEM private key for --tls-client-cert");
+  cli.add_flag("--allow-plaintext-upstream", config.allow_plaintext_upstream,
+               "Follow a TokenService on another machine without TLS");
+  cli.add_option("--metrics-listen", config.metrics_listen_address,
+                 "host:port for Prometheus metrics over HTTP (/metrics); "
+                 "none when empty")
+      ->capture_default_str();
   cli.add_option("--log-level", log_level, "trace, debug, info, warn or error")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   cli.add_option("--log-format", log_format, "text or json")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
   cli.add_option("--max-staleness", max_staleness_seconds,
                  "Seconds without a message from TokenService after which "
                  "every decision fails with UNAVAILABLE")
@@ -43,6 +66,7 @@ int main(int argc, char** argv) {
                  "Seconds between token-usage reports to TokenService")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));
+  warden::server::AddConfigSources(cli);
   CLI11_PARSE(cli, argc, argv);
   config.max_staleness = absl::Seconds(max_staleness_seconds);
   config.usage_flush_interval = absl::Seconds(flush_seconds);

@@ -84,6 +84,7 @@ absl::Status UsageReporter::Flush() {
     token::v1::ReportTokenUsageResponse response;
     grpc::Status status = stub_->ReportTokenUsage(&context, request, &response);
     if (!status.ok()) {
+      if (batches_failed_ != nullptr) batches_failed_->Increment();
       result = absl::Status(static_cast<absl::StatusCode>(status.error_code()),
                             status.error_message());
       // Keep what was not sent for the next flush.
@@ -92,6 +93,10 @@ absl::Status UsageReporter::Flush() {
         Merge(pending_, uses[i].first, uses[i].second);
       }
       break;
+    }
+    if (batches_sent_ != nullptr) {
+      batches_sent_->Increment();
+      uses_reported_->Increment(static_cast<double>(end - start));
     }
     sent = end;
   }
@@ -129,6 +134,19 @@ void UsageReporter::Prune(const index::ReplicaView& view) {
 size_t UsageReporter::local_use_count() const {
   absl::MutexLock lock(&mutex_);
   return seen_.size();
+}
+
+void UsageReporter::ExportMetrics(metrics::Registry& registry) {
+  const std::string batches_help =
+      "ReportTokenUsage calls to TokenService, by result.";
+  batches_sent_ = &registry.GetCounter("warden_authz_usage_batches_total",
+                                       batches_help, {{"result", "sent"}});
+  batches_failed_ = &registry.GetCounter("warden_authz_usage_batches_total",
+                                         batches_help, {{"result", "failed"}});
+  uses_reported_ = &registry.GetCounter(
+      "warden_authz_usage_reports_total",
+      "Token uses reported to TokenService (latest use per token and "
+      "generation per flush).");
 }
 
 void UsageReporter::Start() {

@@ -23,6 +23,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "libs/index/replica_index.h"
+#include "libs/metrics/metrics.h"
 #include "warden/token/v1/token_service.grpc.pb.h"
 
 namespace warden::authz_service {
@@ -55,6 +56,10 @@ class UsageReporter {
   // How many tokens have a local use kept, for tests and status.
   size_t local_use_count() const;
 
+  // Counts report batches sent and failed and token uses reported in
+  // `registry` (not owned, must outlive the reporter). Call before Start.
+  void ExportMetrics(metrics::Registry& registry);
+
   void Start();
   // Stops the thread and makes a last flush. Idempotent.
   void Stop();
@@ -74,6 +79,10 @@ class UsageReporter {
   const index::ReplicaIndex* const index_;
   std::thread thread_;
   absl::Mutex flush_mutex_;  // one flush at a time
+  // Null until ExportMetrics.
+  metrics::Counter* batches_sent_ = nullptr;
+  metrics::Counter* batches_failed_ = nullptr;
+  metrics::Counter* uses_reported_ = nullptr;
 
   mutable absl::Mutex mutex_;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
