@@ -57,40 +57,6 @@ absl::StatusOr<bool> Exists(store::ReadView& view, Table table,
   return value->has_value();
 }
 
-using decision::LevelName;
-
-std::string SubjectLabel(const model::v1::AuthenticatedSubject& s) {
-  absl::string_view kind = s.kind() == model::v1::SUBJECT_KIND_SERVICE_USER
-                               ? "service user"
-                               : "user";
-  if (s.display_name().empty()) return absl::StrCat(kind, " ", s.subject_id());
-  return absl::StrCat(kind, " '", s.display_name(), "' (", s.subject_id(), ")");
-}
-
-std::string ItemLabel(const Item& item) {
-  return absl::StrCat(item.type(), " '", item.name(), "' (", item.id(), ")");
-}
-
-// "the user" / "the service user", for advice.
-absl::string_view SubjectNoun(const model::v1::AuthenticatedSubject& s) {
-  return s.kind() == model::v1::SUBJECT_KIND_SERVICE_USER ? "the service user"
-                                                          : "the user";
-}
-
-// The fragment of an inactive-subject summary for a token state.
-std::string TokenStateAdvice(tokens::EffectiveState state) {
-  switch (state) {
-    case tokens::EffectiveState::kExpired:
-      return "expired from inactivity; regenerate it";
-    case tokens::EffectiveState::kRevoked:
-      return "revoked; regenerate it";
-    case tokens::EffectiveState::kOwnerInactive:
-      return "ended because its owner was deactivated or removed";
-    case tokens::EffectiveState::kActive:
-      break;
-  }
-  return "active";
-}
 
 absl::StatusOr<model::v1::PermissionCatalog> LoadCatalog(
     store::ReadView& view) {
@@ -293,63 +259,6 @@ bool HoldsPermission(const model::v1::AuthenticatedSubject& subject,
                             subject.permissions().end(), permission);
 }
 
-// How a match reaches the subject, for summaries.
-std::string PathPhrase(const GrantMatch& match) {
-  std::string phrase;
-  switch (match.path()) {
-    case model::v1::GRANT_PATH_DIRECT:
-      phrase = "a grant to them directly";
-      break;
-    case model::v1::GRANT_PATH_GROUP:
-      phrase = absl::StrCat("their group ", match.via_id());
-      break;
-    case model::v1::GRANT_PATH_SITE:
-      phrase = absl::StrCat("their membership of site ", match.via_id());
-      break;
-    case model::v1::GRANT_PATH_ORGANIZATION:
-      phrase = "a grant to their whole organization";
-      break;
-    default:
-      phrase = "a grant";
-      break;
-  }
-  if (match.rule()) {
-    absl::StrAppend(&phrase, ", by a rule on every ",
-                    match.grant().item_type());
-  }
-  if (match.cross_organization()) {
-    absl::StrAppend(&phrase, ", shared by organization ",
-                    match.grant().organization_id());
-  }
-  absl::StrAppend(&phrase, " (", match.grant().id(), ")");
-  return phrase;
-}
-
-// The deny advice when no grant includes the subject.
-std::string NoAccessSummary(const model::v1::AuthenticatedSubject& subject,
-                            const Item& item) {
-  std::string who = SubjectLabel(subject);
-  std::string what = ItemLabel(item);
-  std::string advice;
-  if (subject.kind() == model::v1::SUBJECT_KIND_SERVICE_USER) {
-    advice = absl::StrCat("share the ", item.type(),
-                          " with the service user or add it to a rule that "
-                          "names the service user (groups, sites and "
-                          "organization-wide grants never include service "
-                          "users)");
-  } else {
-    advice = absl::StrCat("share the ", item.type(),
-                          " with the user, a group or site they belong to or "
-                          "their organization, or add it to a rule that "
-                          "includes them");
-  }
-  if (item.organization_id() != subject.organization_id()) {
-    absl::StrAppend(&advice, "; the ", item.type(), " belongs to organization ",
-                    item.organization_id(), ", which must make that share");
-  }
-  return absl::StrCat(who, " has no grant on ", what, "; ", advice, ".");
-}
-
 }  // namespace
 
 absl::Status ValidateSubjectRef(absl::string_view field,
@@ -400,16 +309,7 @@ absl::StatusOr<ResolvedSubject> ResolveSubject(store::ReadView& view,
     subject.set_login_allowed(true);
     subject.set_token_kind(model::v1::TOKEN_KIND_USER);
     set_ids.push_back((*user)->permission_set_id());
-    if ((*user)->status() == model::v1::USER_STATUS_DEACTIVATED) {
-      reason = absl::StrCat(SubjectLabel(subject),
-                            " is deactivated; reactivate the user");
-    } else if ((*user)->status() == model::v1::USER_STATUS_REMOVED) {
-      reason = absl::StrCat(SubjectLabel(subject),
-                            " was removed from the organization; add the "
-                            "person again as a new user");
-    } else if ((*user)->status() != model::v1::USER_STATUS_ACTIVE) {
-      reason = absl::StrCat(SubjectLabel(subject), " has no active status");
-    }
+    reason = decision::UserInactiveReason(subject, (*user)->status());
   } else {
     auto service_user = store::GetRecord<model::v1::ServiceUser>(
         view, Table::kServiceUsers, key);
@@ -430,14 +330,12 @@ absl::StatusOr<ResolvedSubject> ResolveSubject(store::ReadView& view,
         store::OrgKey(ref.organization_id, (*service_user)->token_id()));
     if (!token.ok()) return token.status();
     if (!token->has_value()) {
-      reason = absl::StrCat(SubjectLabel(subject),
-                            " has no token; create a new service-user token");
-    } else {
-      tokens::EffectiveState state = tokens::StateAt(**token, now);
-      if (state != tokens::EffectiveState::kActive) {
-        reason = absl::StrCat("the token of ", SubjectLabel(subject), " is ",
-                              TokenStateAdvice(state));
-      }
+      reason = decision::ServiceUserTokenReason(
+          subject, model::v1::AUTH_FAILURE_UNKNOWN);
+    } else if (auto failure =
+                   tokens::FailureFor(tokens::StateAt(**token, now));
+               failure.has_value()) {
+      reason = decision::ServiceUserTokenReason(subject, *failure);
     }
   }
 
@@ -450,16 +348,14 @@ absl::StatusOr<ResolvedSubject> ResolveSubject(store::ReadView& view,
     if (!token->has_value() || (*token)->subject_id() != ref.subject_id ||
         !secrets::DigestsEqual((*token)->secret_digest(), ref.token_digest)) {
       if (reason.empty()) {
-        reason =
-            "the presented token was deleted or regenerated; use its "
-            "current secret";
+        reason = decision::PresentedTokenReason(
+            ref.token_id, model::v1::AUTH_FAILURE_UNKNOWN);
       }
     } else {
       subject.set_token_kind((*token)->kind());
-      tokens::EffectiveState state = tokens::StateAt(**token, now);
-      if (state != tokens::EffectiveState::kActive && reason.empty()) {
-        reason = absl::StrCat("the presented token ", ref.token_id, " is ",
-                              TokenStateAdvice(state));
+      auto failure = tokens::FailureFor(tokens::StateAt(**token, now));
+      if (failure.has_value() && reason.empty()) {
+        reason = decision::PresentedTokenReason(ref.token_id, *failure);
       }
     }
   }
@@ -596,58 +492,38 @@ absl::StatusOr<Explanation> ReferenceDecider::Explain(
     }
   }
   out.set_permission_granted(HoldsPermission(subject, perm->name()));
-  auto finish = [&](DecisionReason reason, std::string summary) {
+  decision::SummaryFacts facts;
+  facts.item_id = item_id;
+  facts.permission_item_type = perm->item_type();
+  facts.inactive_reason = resolved->inactive_reason;
+  auto finish = [&](DecisionReason reason) {
     out.set_reason(reason);
     out.set_allowed(reason == model::v1::DECISION_REASON_ALLOWED);
-    out.set_summary(std::move(summary));
+    out.set_summary(decision::Summary(out, facts));
     return out;
   };
-  const std::string who = SubjectLabel(subject);
 
   // 1 and 2: the subject and its permission sets.
   if (!resolved->active) {
-    return finish(model::v1::DECISION_REASON_SUBJECT_INACTIVE,
-                  absl::StrCat(resolved->inactive_reason, "."));
+    return finish(model::v1::DECISION_REASON_SUBJECT_INACTIVE);
   }
   if (!out.permission_granted()) {
-    return finish(
-        model::v1::DECISION_REASON_PERMISSION_MISSING,
-        absl::StrCat(
-            who, " lacks ", perm->name(),
-            subject.permission_set_ids().empty()
-                ? "; assign a permission set that holds it"
-                : absl::StrCat(
-                      "; add it to permission set ",
-                      absl::StrJoin(subject.permission_set_ids(), " or "),
-                      " or assign a set that holds it"),
-            "."));
+    return finish(model::v1::DECISION_REASON_PERMISSION_MISSING);
   }
   if (perm->item_type().empty()) {
-    return finish(
-        model::v1::DECISION_REASON_ALLOWED,
-        absl::StrCat(
-            who, " has ", perm->name(), " through permission set ",
-            absl::StrJoin(out.permission_set_ids_with_permission(), " and "),
-            "."));
+    return finish(model::v1::DECISION_REASON_ALLOWED);
   }
 
   // 3 and 4: the item.
   auto item = FindItem(view, ref.organization_id, item_id);
   if (!item.ok()) return item.status();
   if (!item->has_value()) {
-    return finish(model::v1::DECISION_REASON_ITEM_NOT_FOUND,
-                  absl::StrCat("No item ", item_id,
-                               " exists in any organization; check the item "
-                               "id."));
+    return finish(model::v1::DECISION_REASON_ITEM_NOT_FOUND);
   }
   const Item& found = **item;
+  facts.item = &found;
   if (found.type() != perm->item_type()) {
-    return finish(
-        model::v1::DECISION_REASON_ITEM_TYPE_MISMATCH,
-        absl::StrCat(ItemLabel(found), " is a ", found.type(), ", but ",
-                     perm->name(), " acts on ", perm->item_type(),
-                     " items; ask with a permission for ", found.type(),
-                     " items."));
+    return finish(model::v1::DECISION_REASON_ITEM_TYPE_MISMATCH);
   }
 
   // 5 and 6: the grants.
@@ -657,24 +533,12 @@ absl::StatusOr<Explanation> ReferenceDecider::Explain(
   out.set_granted_level(access->best);
   for (auto& match : access->matches) *out.add_grants() = std::move(match);
   if (!access->any) {
-    return finish(model::v1::DECISION_REASON_NO_ACCESS,
-                  NoAccessSummary(subject, found));
+    return finish(model::v1::DECISION_REASON_NO_ACCESS);
   }
   if (access->best < perm->required_level()) {
-    return finish(
-        model::v1::DECISION_REASON_ACCESS_LEVEL_TOO_LOW,
-        absl::StrCat(who, " has ", LevelName(access->best), " access to ",
-                     ItemLabel(found), " but ", perm->name(), " needs ",
-                     LevelName(perm->required_level()),
-                     "; raise the level of a grant that includes ",
-                     SubjectNoun(subject), ", or share the ", found.type(),
-                     " with ", SubjectNoun(subject), " at that level."));
+    return finish(model::v1::DECISION_REASON_ACCESS_LEVEL_TOO_LOW);
   }
-  return finish(
-      model::v1::DECISION_REASON_ALLOWED,
-      absl::StrCat(who, " may use ", perm->name(), " on ", ItemLabel(found),
-                   ": ", LevelName(access->best), " access through ",
-                   PathPhrase(out.grants(0)), "."));
+  return finish(model::v1::DECISION_REASON_ALLOWED);
 }
 
 absl::StatusOr<AccessiblePage> ReferenceDecider::ListAccessible(

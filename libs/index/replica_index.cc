@@ -52,23 +52,6 @@ std::string GranteeKey(const model::v1::Grantee& grantee) {
   return "";
 }
 
-using warden::decision::LevelName;
-
-absl::string_view PathName(model::v1::GrantPath path) {
-  switch (path) {
-    case model::v1::GRANT_PATH_DIRECT:
-      return "directly";
-    case model::v1::GRANT_PATH_GROUP:
-      return "through group";
-    case model::v1::GRANT_PATH_SITE:
-      return "through site";
-    case model::v1::GRANT_PATH_ORGANIZATION:
-      return "to everyone in the organization";
-    default:
-      return "";
-  }
-}
-
 // Erases `id` from the list under `key`, dropping the key when it empties.
 void EraseGrant(CowMap<std::vector<std::shared_ptr<const Grant>>>& map,
                 absl::string_view key, absl::string_view id) {
@@ -385,9 +368,19 @@ void ReplicaView::FillSubject(const model::v1::Token* token,
   auto& subject = out.subject;
   subject.set_organization_id(std::string(org_id));
   subject.set_subject_id(std::string(subject_id));
+  // Without a presented token the subject is filled as TokenService's
+  // reference fills it: a user's token kind, a service user's own token.
   if (token != nullptr) {
     subject.set_token_id(token->id());
     subject.set_token_kind(token->kind());
+  } else if (kind == model::v1::SUBJECT_KIND_USER) {
+    subject.set_token_kind(model::v1::TOKEN_KIND_USER);
+  } else {
+    subject.set_token_kind(model::v1::TOKEN_KIND_SERVICE_USER);
+    const auto* service_user = service_users_.Find(subject_id);
+    if (service_user != nullptr) {
+      subject.set_token_id(service_user->token_id());
+    }
   }
   std::vector<std::string> set_ids;
   subject_active = false;
@@ -495,6 +488,9 @@ absl::StatusOr<Principal> ReplicaView::ResolveSubjectId(
     FillSubject(nullptr, user->organization_id(), model::v1::SUBJECT_KIND_USER,
                 subject_id, principal, active);
     principal.active = active;
+    principal.inactive_reason =
+        warden::decision::UserInactiveReason(principal.subject,
+                                             user->status());
     return principal;
   }
   if (ids::IsValidId(id, ids::kServiceUser)) {
@@ -508,6 +504,10 @@ absl::StatusOr<Principal> ReplicaView::ResolveSubjectId(
     const auto* token = tokens_.Find(service_user->token_id());
     if (token != nullptr) {
       Principal principal = PrincipalForToken(*token, now, local_use);
+      if (principal.failure.has_value()) {
+        principal.inactive_reason = warden::decision::ServiceUserTokenReason(
+            principal.subject, *principal.failure);
+      }
       principal.failure.reset();
       return principal;
     }
@@ -517,6 +517,8 @@ absl::StatusOr<Principal> ReplicaView::ResolveSubjectId(
                 model::v1::SUBJECT_KIND_SERVICE_USER, subject_id, principal,
                 active);
     principal.active = false;
+    principal.inactive_reason = warden::decision::ServiceUserTokenReason(
+        principal.subject, model::v1::AUTH_FAILURE_UNKNOWN);
     return principal;
   }
   return absl::InvalidArgumentError(
@@ -548,13 +550,15 @@ bool ReplicaView::SiteReaches(absl::string_view grant_site,
   // A member of a site is a member of every site below it, so the grant
   // reaches members of the named site and of every site above it.
   std::string current(grant_site);
+  // `via` is the site the user is a member of, not the granted site: that
+  // membership is what an admin would remove to take the access away.
   for (int depth = 0; depth < kMaxSiteDepth && !current.empty(); ++depth) {
-    if (user_sites->ids.contains(current)) {
-      via = std::string(grant_site);
-      return true;
-    }
     const auto* site = sites_.Find(current);
     if (site == nullptr) return false;
+    if (user_sites->ids.contains(current)) {
+      via = current;
+      return true;
+    }
     current = site->parent_site_id();
   }
   return false;
@@ -639,20 +643,21 @@ absl::StatusOr<Decision> ReplicaView::Decide(
   }
 
   Decision decision;
-  auto finish = [&](DecisionReason reason, std::string summary) {
+  warden::decision::SummaryFacts facts;
+  facts.item_id = item_id;
+  facts.permission_item_type = perm->item_type();
+  facts.inactive_reason = principal.inactive_reason;
+  auto finish = [&](DecisionReason reason) {
     decision.reason = reason;
     decision.allowed = reason == model::v1::DECISION_REASON_ALLOWED;
     if (explanation != nullptr) {
       explanation->set_allowed(decision.allowed);
       explanation->set_reason(reason);
-      explanation->set_summary(std::move(summary));
+      explanation->set_summary(warden::decision::Summary(*explanation, facts));
     }
     return decision;
   };
   const auto& subject = principal.subject;
-  const std::string& name = subject.display_name().empty()
-                                ? subject.subject_id()
-                                : subject.display_name();
   if (explanation != nullptr) {
     *explanation->mutable_subject() = subject;
     explanation->set_permission(std::string(permission));
@@ -663,7 +668,8 @@ absl::StatusOr<Decision> ReplicaView::Decide(
   // is explained in TokenService's words, with no subject.
   if (!principal.active && principal.failure.has_value() &&
       explanation != nullptr) {
-    *explanation = warden::decision::ExplainAuthFailure(*principal.failure, *perm);
+    *explanation =
+        warden::decision::ExplainAuthFailure(*principal.failure, *perm);
     decision.reason = model::v1::DECISION_REASON_SUBJECT_INACTIVE;
     return decision;
   }
@@ -678,45 +684,24 @@ absl::StatusOr<Decision> ReplicaView::Decide(
     }
   }
   if (!principal.active) {
-    std::string why =
-        principal.failure.has_value()
-            ? absl::StrCat("its token is ",
-                           tokens::AuthFailureName(*principal.failure))
-            : std::string("it is deactivated, removed, or its token is not "
-                          "active");
-    return finish(model::v1::DECISION_REASON_SUBJECT_INACTIVE,
-                  absl::StrCat(name, " is not active (", why,
-                               "): reactivate it or use an active token."));
+    return finish(model::v1::DECISION_REASON_SUBJECT_INACTIVE);
   }
 
   // 2. Its permission sets contain the permission.
   if (sets.empty()) {
-    return finish(
-        model::v1::DECISION_REASON_PERMISSION_MISSING,
-        absl::StrCat("None of ", name, "'s permission sets contains '",
-                     permission, "': add it to one of them (",
-                     absl::StrJoin(subject.permission_set_ids(), ", "),
-                     ")."));
+    return finish(model::v1::DECISION_REASON_PERMISSION_MISSING);
   }
-  if (!item_permission) {
-    return finish(model::v1::DECISION_REASON_ALLOWED,
-                  absl::StrCat(name, " may use '", permission,
-                               "': permission set ", sets.front(),
-                               " contains it."));
-  }
+  if (!item_permission) return finish(model::v1::DECISION_REASON_ALLOWED);
 
   // 3. The item exists, has the permission's type, and some grant reaching
   // the subject gives the level the permission needs.
   const model::v1::Item* item = items_.Find(item_id);
   if (item == nullptr) {
-    return finish(model::v1::DECISION_REASON_ITEM_NOT_FOUND,
-                  absl::StrCat("Item ", item_id, " does not exist."));
+    return finish(model::v1::DECISION_REASON_ITEM_NOT_FOUND);
   }
+  facts.item = item;
   if (item->type() != perm->item_type()) {
-    return finish(model::v1::DECISION_REASON_ITEM_TYPE_MISMATCH,
-                  absl::StrCat("Item ", item_id, " is a ", item->type(),
-                               ", but '", permission, "' acts on ",
-                               perm->item_type(), " items."));
+    return finish(model::v1::DECISION_REASON_ITEM_TYPE_MISMATCH);
   }
 
   const AccessLevel required = perm->required_level();
@@ -762,32 +747,12 @@ absl::StatusOr<Decision> ReplicaView::Decide(
     for (auto& match : matches) *explanation->add_grants() = std::move(match);
   }
   if (granted == model::v1::ACCESS_LEVEL_UNSPECIFIED) {
-    return finish(
-        model::v1::DECISION_REASON_NO_ACCESS,
-        absl::StrCat("No grant includes ", name, " on item ", item_id,
-                     ": share it with the subject, a group or site it "
-                     "belongs to, or add a rule for ",
-                     item->type(), " items."));
+    return finish(model::v1::DECISION_REASON_NO_ACCESS);
   }
   if (granted < required) {
-    return finish(model::v1::DECISION_REASON_ACCESS_LEVEL_TOO_LOW,
-                  absl::StrCat(name, " has ", LevelName(granted),
-                               " access to item ", item_id, ", but '",
-                               permission, "' needs ", LevelName(required),
-                               ": raise the level of a grant that includes "
-                               "it."));
+    return finish(model::v1::DECISION_REASON_ACCESS_LEVEL_TOO_LOW);
   }
-  std::string how;
-  if (explanation != nullptr && explanation->grants_size() > 0) {
-    const auto& best = explanation->grants(0);
-    how = absl::StrCat(" through ", best.rule() ? "rule " : "grant ",
-                       best.grant().id(), " (", PathName(best.path()),
-                       best.via_id().empty() ? "" : " ", best.via_id(), ")");
-  }
-  return finish(model::v1::DECISION_REASON_ALLOWED,
-                absl::StrCat(name, " has ", LevelName(granted),
-                             " access to item ", item_id, how,
-                             ", enough for '", permission, "'."));
+  return finish(model::v1::DECISION_REASON_ALLOWED);
 }
 
 absl::StatusOr<Decision> ReplicaView::Check(const Principal& principal,

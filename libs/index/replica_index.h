@@ -44,6 +44,9 @@ struct Principal {
   bool active = false;
   // Why a token did not authenticate; nullopt when active or named by id.
   std::optional<model::v1::AuthFailure> failure;
+  // For an inactive subject named by id: why, as the fragment
+  // decision::Summary puts in a SUBJECT_INACTIVE summary.
+  std::string inactive_reason;
   // The token presented, or the service user's own token; for usage reports.
   std::string token_id;
   int64_t token_generation = 0;

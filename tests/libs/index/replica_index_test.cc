@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "libs/catalog/catalog.h"
 #include "libs/ids/ids.h"
@@ -296,6 +297,13 @@ TEST_F(ReplicaIndexTest, SitesOrganizationRulesAndServiceUsers) {
   ASSERT_TRUE(explanation.ok());
   ASSERT_EQ(explanation->grants_size(), 1);
   EXPECT_EQ(explanation->grants(0).path(), model::v1::GRANT_PATH_SITE);
+  // The grant names the child site; the user is a member of the root site
+  // above it, and via_id names that membership, as the reference does.
+  EXPECT_EQ(explanation->grants(0).via_id(), w_.root_site);
+  EXPECT_NE(explanation->summary().find(
+                absl::StrCat("their membership of site ", w_.root_site)),
+            std::string::npos)
+      << explanation->summary();
   EXPECT_EQ(explanation->granted_level(), model::v1::ACCESS_LEVEL_EDIT);
 }
 
