@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "google/protobuf/stubs/logging.h"
 #include "libs/catalog/catalog.h"
 #include "libs/index/replica_index.h"
 #include "warden/changes/v1/change_stream_service.pb.h"
@@ -29,6 +30,13 @@ namespace {
 using warden::index::ReplicaIndex;
 using warden::index::ReplicaView;
 using warden::model::v1::ChangeRecord;
+
+// Inputs with invalid UTF-8 in string fields are refused by the parser,
+// which also logs each one; that is expected here and only slows the run.
+[[maybe_unused]] const bool kQuietProtobuf = [] {
+  google::protobuf::SetLogHandler(nullptr);
+  return true;
+}();
 
 void Fail(const char* what) {
   std::fprintf(stderr, "index_apply_fuzz: %s\n", what);
