@@ -231,6 +231,20 @@ grpc::Status ChangeStreamHandlers::Watch(
               from, hub_->latest_revision() - from);
 
   int64_t position = from;
+  // Published for follower_stats while this call runs.
+  std::atomic<int64_t> published{position};
+  {
+    absl::MutexLock lock(&followers_mutex_);
+    followers_.insert(&published);
+  }
+  struct Unregister {
+    ChangeStreamHandlers* self;
+    const std::atomic<int64_t>* position;
+    ~Unregister() {
+      absl::MutexLock lock(&self->followers_mutex_);
+      self->followers_.erase(position);
+    }
+  } unregister{this, &published};
   absl::Time last_sent = absl::Now();
   stream::ChangeBatch batch;
   changes::v1::WatchResponse response;
@@ -277,9 +291,26 @@ grpc::Status ChangeStreamHandlers::Watch(
                   follower, position, hub_->latest_revision() - position);
       return grpc::Status(grpc::StatusCode::CANCELLED, "the follower left");
     }
-    if (!batch.changes.empty()) position = batch.changes.back()->revision();
+    if (!batch.changes.empty()) {
+      position = batch.changes.back()->revision();
+      published.store(position, std::memory_order_relaxed);
+    }
     last_sent = absl::Now();
   }
+}
+
+ChangeStreamHandlers::FollowerStats ChangeStreamHandlers::follower_stats()
+    const {
+  const int64_t latest = hub_->latest_revision();
+  FollowerStats stats;
+  absl::MutexLock lock(&followers_mutex_);
+  stats.followers = static_cast<int64_t>(followers_.size());
+  for (const std::atomic<int64_t>* position : followers_) {
+    stats.max_lag_revisions =
+        std::max(stats.max_lag_revisions,
+                 latest - position->load(std::memory_order_relaxed));
+  }
+  return stats;
 }
 
 }  // namespace warden::token_service

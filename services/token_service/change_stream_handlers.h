@@ -2,7 +2,10 @@
 #define WARDEN_SERVICES_TOKEN_SERVICE_CHANGE_STREAM_HANDLERS_H_
 
 #include <atomic>
+#include <cstdint>
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "libs/clock/clock.h"
 #include "libs/store/store.h"
@@ -55,6 +58,15 @@ class ChangeStreamHandlers final
   // stopping the server. Idempotent.
   void Shutdown();
 
+  // Open Watch streams, and how far the furthest behind has been sent
+  // relative to the latest revision the hub has seen. Per-follower lag
+  // would be a metric label per connection; the maximum is what alerts on.
+  struct FollowerStats {
+    int64_t followers = 0;
+    int64_t max_lag_revisions = 0;
+  };
+  FollowerStats follower_stats() const;
+
  private:
   // UNAUTHENTICATED or PERMISSION_DENIED unless the caller may replicate.
   absl::Status Authorize(const grpc::ServerContext& context) const;
@@ -65,6 +77,11 @@ class ChangeStreamHandlers final
   const Clock* const clock_;
   const ChangeStreamOptions options_;
   std::atomic<bool> shutting_down_{false};
+  // Each open Watch's position (the last revision sent), owned by the
+  // Watch call, registered while it runs.
+  mutable absl::Mutex followers_mutex_;
+  absl::flat_hash_set<const std::atomic<int64_t>*> followers_
+      ABSL_GUARDED_BY(followers_mutex_);
 };
 
 }  // namespace warden::token_service

@@ -242,11 +242,18 @@ void TokenServiceApp::ExportMetrics() {
       "take a new snapshot.");
   auto& ring = registry.GetGauge("warden_change_ring_records",
                                  "Change records held in memory for followers.");
+  auto& followers = registry.GetGauge(
+      "warden_change_stream_followers",
+      "Open Watch streams (AuthzService sidecars and other followers).");
+  auto& follower_lag = registry.GetGauge(
+      "warden_change_stream_max_follower_lag_revisions",
+      "Revisions between the latest commit and the furthest-behind open "
+      "Watch stream's last sent revision.");
   // The collector runs at scrape time, on the endpoint's thread; Shutdown
   // stops the endpoint before it closes the store.
   registry.AddCollector([this, &revision, &commits, &groups, &failed,
                          &live_bytes, &sst_bytes, &memtable_bytes, &oldest,
-                         &ring] {
+                         &ring, &followers, &follower_lag] {
     if (store_ == nullptr) return;
     revision.Set(store_->committed_revision());
     auto stats = store_->stats();
@@ -261,6 +268,11 @@ void TokenServiceApp::ExportMetrics() {
         store_->IntProperty("rocksdb.cur-size-all-mem-tables").value_or(0));
     oldest.Set(store_->oldest_retained_revision());
     if (change_hub_ != nullptr) ring.Set(change_hub_->stats().ring_records);
+    if (change_stream_ != nullptr) {
+      auto stream = change_stream_->follower_stats();
+      followers.Set(static_cast<double>(stream.followers));
+      follower_lag.Set(static_cast<double>(stream.max_lag_revisions));
+    }
   });
 }
 

@@ -492,8 +492,17 @@ class ManifestTest(unittest.TestCase):
                                           flags["--listen"]["default"]))
             self.assertEqual(host, "0.0.0.0",
                              f"{where}: probes dial the pod IP")
+            # The gRPC port, then the metrics port when there is one.
+            expected = [port]
+            metrics = args.get("--metrics-listen",
+                               flags["--metrics-listen"]["default"])
+            if metrics:
+                metrics_host, metrics_port = port_of(metrics)
+                self.assertEqual(metrics_host, "0.0.0.0",
+                                 f"{where}: Prometheus scrapes the pod IP")
+                expected.append(metrics_port)
             ports = container["ports"]
-            self.assertEqual([p["containerPort"] for p in ports], [port],
+            self.assertEqual([p["containerPort"] for p in ports], expected,
                              where)
             for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
                 probe = container.get(kind)
