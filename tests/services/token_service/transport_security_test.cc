@@ -1,17 +1,17 @@
 // TLS, mutual TLS for the change stream and usage reports, metrics and the
 // caller limits, against a real TokenService on a loopback port.
 
-#include <cstdlib>
-#include <regex>
-#include <sstream>
+#include <fstream>
+#include <map>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "libs/server/tls.h"
 #include "services/token_service/token_service_app.h"
+#include "tests/support/certificates.h"
+#include "tests/support/prometheus_text.h"
 #include "tests/support/temp_dir.h"
 #include "warden/changes/v1/change_stream_service.grpc.pb.h"
 #include "warden/token/v1/token_service.grpc.pb.h"
@@ -20,49 +20,6 @@ namespace warden::testing {
 namespace {
 
 namespace tv1 = token::v1;
-
-// Runs a shell command, failing the test if it fails.
-void Run(const std::string& command) {
-  ASSERT_EQ(std::system((command + " >/dev/null 2>&1").c_str()), 0) << command;
-}
-
-// Certificates made with openssl: a CA, a server certificate for
-// 127.0.0.1, a client certificate from that CA, one from another CA, and an
-// expired one from the right CA.
-class Certificates {
- public:
-  Certificates() {
-    const std::string d = dir_.path();
-    auto make_ca = [&](const std::string& name) {
-      Run(absl::StrCat("openssl req -x509 -newkey rsa:2048 -nodes -keyout ", d,
-                       "/", name, ".key -out ", d, "/", name,
-                       ".pem -days 2 -subj /CN=", name));
-    };
-    auto make_cert = [&](const std::string& name, const std::string& ca,
-                         const std::string& days, const std::string& ext) {
-      Run(absl::StrCat("openssl req -newkey rsa:2048 -nodes -keyout ", d, "/",
-                       name, ".key -out ", d, "/", name, ".csr -subj /CN=",
-                       name));
-      std::ofstream(d + "/" + name + ".ext") << ext;
-      Run(absl::StrCat("openssl x509 -req -in ", d, "/", name, ".csr -CA ", d,
-                       "/", ca, ".pem -CAkey ", d, "/", ca,
-                       ".key -CAcreateserial -out ", d, "/", name,
-                       ".pem -days ", days, " -extfile ", d, "/", name,
-                       ".ext"));
-    };
-    make_ca("ca");
-    make_ca("other-ca");
-    make_cert("server", "ca", "2",
-              "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
-    make_cert("sidecar", "ca", "2", "extendedKeyUsage=clientAuth\n");
-    make_cert("stranger", "other-ca", "2", "extendedKeyUsage=clientAuth\n");
-    make_cert("expired", "ca", "-1", "extendedKeyUsage=clientAuth\n");
-  }
-  std::string Path(const std::string& file) const { return dir_.Sub(file); }
-
- private:
-  TempDir dir_;
-};
 
 class TransportSecurityTest : public ::testing::Test {
  protected:
@@ -207,16 +164,10 @@ TEST_F(TransportSecurityTest, MetricsAreScrapable) {
   auto response = client.Get("/metrics");
   ASSERT_TRUE(response);
   ASSERT_EQ(response->status, 200);
-  const std::regex sample(
-      R"(^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? [-+0-9.eEInfa]+$)");
   std::map<std::string, double> samples;
-  for (absl::string_view line : absl::StrSplit(response->body, '\n')) {
-    if (line.empty() || line[0] == '#') continue;
-    std::string text(line);
-    ASSERT_TRUE(std::regex_match(text, sample)) << text;
-    size_t space = text.rfind(' ');
-    samples[text.substr(0, space)] = std::stod(text.substr(space + 1));
-  }
+  std::string bad_line;
+  ASSERT_TRUE(ParsePrometheusText(response->body, &samples, &bad_line))
+      << bad_line;
   EXPECT_EQ(samples[R"(warden_grpc_requests_total{method="/warden.token.v1.TokenService/ListServiceUserTokens",code="OK"})"],
             3);
   EXPECT_EQ(samples[R"(warden_grpc_requests_total{method="/warden.token.v1.TokenService/GetToken",code="UNAUTHENTICATED"})"],
