@@ -188,6 +188,41 @@ absl::StatusOr<model::v1::AuthenticatedSubject> ResolveSubject(
   return subject;
 }
 
+// ALREADY_EXISTS when the caller used `request_id` for a token within its
+// lifetime. The earlier token's secret is never shown again.
+absl::Status EnsureRequestIdUnused(store::WriteTxn& txn, const Caller& caller,
+                                   const std::string& request_id) {
+  if (request_id.empty()) return absl::OkStatus();
+  auto prior = PriorRequest(txn, RequestKey(caller, request_id), txn.now());
+  if (!prior.ok()) return prior.status();
+  if (prior->empty()) return absl::OkStatus();
+  return absl::AlreadyExistsError(absl::StrCat(
+      "request_id was already used to create token ", *prior,
+      "; its secret is shown only once, so regenerate that token if the "
+      "secret was lost"));
+}
+
+// What every token creation leaves besides the token: the request id, and
+// the activity-log entry.
+void RecordCreation(store::WriteTxn& txn, const Caller& caller,
+                    const std::string& request_id, const Token& token) {
+  if (!request_id.empty()) {
+    RememberRequest(txn, RequestKey(caller, request_id), token.id());
+  }
+  txn.AddActivity(TokenActivity(ActorOf(caller), "token.create", token));
+}
+
+// The API's view of a token just created, with its secret digest cleared.
+TokenDetails NewTokenDetails(const Token& token,
+                             const std::string& subject_display_name) {
+  TokenDetails details;
+  details.token = token;
+  details.token.clear_secret_digest();
+  details.expires_at = ExpiresAt(token);
+  details.subject_display_name = subject_display_name;
+  return details;
+}
+
 absl::StatusOr<Token> NewToken(const Caller& caller, store::WriteTxn& txn,
                                model::v1::TokenKind kind,
                                const std::string& name, int inactivity_days,
@@ -360,16 +395,8 @@ absl::StatusOr<IssuedToken> TokenRegistry::CreateServiceUserToken(
   const std::string org = caller.organization_id();
   auto revision = store_->Write("token.create", [&](store::WriteTxn& txn)
                                                     -> absl::Status {
-    if (!request_id.empty()) {
-      auto prior = PriorRequest(txn, RequestKey(caller, request_id), txn.now());
-      if (!prior.ok()) return prior.status();
-      if (!prior->empty()) {
-        return absl::AlreadyExistsError(absl::StrCat(
-            "request_id was already used to create token ", *prior,
-            "; its secret is shown only once, so regenerate that token if "
-            "the secret was lost"));
-      }
-    }
+    auto unused = EnsureRequestIdUnused(txn, caller, request_id);
+    if (!unused.ok()) return unused;
     auto name_taken = txn.Get(
         Table::kIndex, absl::StrCat("svc_name/", org, "/",
                                     store::FoldCase(name)));
@@ -407,19 +434,13 @@ absl::StatusOr<IssuedToken> TokenRegistry::CreateServiceUserToken(
     for (auto status : {store::Put(txn, service_user), store::Put(txn, token)}) {
       if (!status.ok()) return status;
     }
-    if (!request_id.empty()) {
-      RememberRequest(txn, RequestKey(caller, request_id), token.id());
-    }
-    txn.AddActivity(TokenActivity(ActorOf(caller), "token.create", token));
+    RecordCreation(txn, caller, request_id, token);
     return absl::OkStatus();
   });
   if (!revision.ok()) return revision.status();
 
   issued.revision = *revision;
-  issued.details.token = token;
-  issued.details.token.clear_secret_digest();
-  issued.details.expires_at = ExpiresAt(token);
-  issued.details.subject_display_name = service_user.name();
+  issued.details = NewTokenDetails(token, service_user.name());
   issued.details.permission_set_ids.assign(
       service_user.permission_set_ids().begin(),
       service_user.permission_set_ids().end());
@@ -450,16 +471,8 @@ absl::StatusOr<IssuedToken> TokenRegistry::CreateUserToken(
   const std::string org = caller.organization_id();
   auto revision = store_->Write("token.create", [&](store::WriteTxn& txn)
                                                     -> absl::Status {
-    if (!request_id.empty()) {
-      auto prior = PriorRequest(txn, RequestKey(caller, request_id), txn.now());
-      if (!prior.ok()) return prior.status();
-      if (!prior->empty()) {
-        return absl::AlreadyExistsError(absl::StrCat(
-            "request_id was already used to create token ", *prior,
-            "; its secret is shown only once, so regenerate that token if "
-            "the secret was lost"));
-      }
-    }
+    auto unused = EnsureRequestIdUnused(txn, caller, request_id);
+    if (!unused.ok()) return unused;
     auto active = CountActiveTokens(
         txn, org, SubjectIndexPrefix(org, caller.subject_id()), txn.now());
     if (!active.ok()) return active.status();
@@ -476,19 +489,13 @@ absl::StatusOr<IssuedToken> TokenRegistry::CreateUserToken(
     token = *std::move(made);
     auto put = store::Put(txn, token);
     if (!put.ok()) return put;
-    if (!request_id.empty()) {
-      RememberRequest(txn, RequestKey(caller, request_id), token.id());
-    }
-    txn.AddActivity(TokenActivity(ActorOf(caller), "token.create", token));
+    RecordCreation(txn, caller, request_id, token);
     return absl::OkStatus();
   });
   if (!revision.ok()) return revision.status();
 
   issued.revision = *revision;
-  issued.details.token = token;
-  issued.details.token.clear_secret_digest();
-  issued.details.expires_at = ExpiresAt(token);
-  issued.details.subject_display_name = caller.display_name();
+  issued.details = NewTokenDetails(token, caller.display_name());
   issued.secret = secret->TakePlaintext();
   return issued;
 }
@@ -884,10 +891,7 @@ absl::StatusOr<NewOrganization> TokenRegistry::CreateOrganization(
                         store::Put(txn, admin), store::Put(txn, *token)}) {
       if (!status.ok()) return status;
     }
-    created.admin_token.details.token = *token;
-    created.admin_token.details.token.clear_secret_digest();
-    created.admin_token.details.expires_at = ExpiresAt(*token);
-    created.admin_token.details.subject_display_name = admin_name;
+    created.admin_token.details = NewTokenDetails(*token, admin_name);
 
     model::v1::ActivityEntry entry;
     entry.set_organization_id(org.id());

@@ -21,6 +21,18 @@ void ToView(const tokens::TokenDetails& details, token::v1::TokenView* view) {
   }
 }
 
+// Fills a list response (ListServiceUserTokens or ListUserTokens) from a page.
+template <typename Response>
+absl::Status ToPage(const absl::StatusOr<tokens::TokenPage>& page,
+                    Response* response) {
+  if (!page.ok()) return page.status();
+  for (const auto& details : page->tokens) {
+    ToView(details, response->add_tokens());
+  }
+  response->set_next_page_token(page->next_page_token);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 TokenHandlers::TokenHandlers(tokens::TokenRegistry* registry)
@@ -79,12 +91,7 @@ grpc::Status TokenHandlers::ListServiceUserTokens(
   return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     auto page = registry_->ListServiceUserTokens(caller, request->page_size(),
                                                  request->page_token());
-    if (!page.ok()) return page.status();
-    for (const auto& details : page->tokens) {
-      ToView(details, response->add_tokens());
-    }
-    response->set_next_page_token(page->next_page_token);
-    return absl::OkStatus();
+    return ToPage(page, response);
   });
 }
 
@@ -95,12 +102,7 @@ grpc::Status TokenHandlers::ListUserTokens(
   return WithCaller(*registry_, context, [&](const tokens::Caller& caller) {
     auto page = registry_->ListUserTokens(caller, request->page_size(),
                                           request->page_token());
-    if (!page.ok()) return page.status();
-    for (const auto& details : page->tokens) {
-      ToView(details, response->add_tokens());
-    }
-    response->set_next_page_token(page->next_page_token);
-    return absl::OkStatus();
+    return ToPage(page, response);
   });
 }
 
