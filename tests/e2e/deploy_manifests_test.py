@@ -50,10 +50,12 @@ BINARIES = {
                                   "authz_service"),
 }
 # Packages in tools/dev's list that only developers need, not an image
-# build: compiler cache, test interpreters, rocksdb's CLI, npm tools.
+# build: compiler cache, test interpreters and code generators, rocksdb's
+# CLI, npm tools, kubectl, and clang for the fuzzers.
 DEV_ONLY_PACKAGES = {"ccache", "python3", "python3-grpcio",
-                     "python3-protobuf", "rocksdb-tools", "nodejs", "npm",
-                     "kubectl"}
+                     "python3-grpc-tools", "python3-protobuf",
+                     "rocksdb-tools", "nodejs", "npm", "kubectl",
+                     "kubernetes-client", "clang-14", "libclang-rt-14-dev"}
 IMAGE_UID = 10001
 
 
