@@ -1,8 +1,10 @@
 // DirectoryService through gRPC against the real TokenService app.
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "libs/ids/ids.h"
 #include "libs/store/records.h"
 #include "tests/services/token_service/test_server.h"
 #include "warden/directory/v1/directory_service.grpc.pb.h"
@@ -779,6 +781,249 @@ TEST_F(DirectoryServiceTest, SeatsPagingAndActivity) {
   EXPECT_EQ(entries.entries(1).action(), "user.create");
   EXPECT_GT(entries.entries(0).revision(), entries.entries(1).revision());
   EXPECT_FALSE(entries.next_page_token().empty());
+}
+
+// The id of the only record in `records`; a marker when there is not one.
+template <typename Records>
+std::string OnlyId(const Records& records) {
+  return records.size() == 1 ? records.Get(0).id() : "not one record";
+}
+
+// One RPC in the table below: how to call it well, and how to call it with
+// one bad input.
+struct RpcCase {
+  std::string name;
+  // Whether a successful call commits a write.
+  bool write = false;
+  // Calls the RPC with the good request as the given token; on success,
+  // checks what it answered.
+  std::function<grpc::Status(const std::string& token)> good;
+  // Calls it with the bad request as the given token.
+  std::function<grpc::Status(const std::string& token)> bad;
+  grpc::StatusCode bad_code = grpc::StatusCode::INVALID_ARGUMENT;
+};
+
+class DirectoryRpcTableTest : public DirectoryServiceTest {
+ protected:
+  template <typename Request, typename Response>
+  RpcCase Case(std::string name, bool write,
+               grpc::Status (DirectoryService::Stub::*rpc)(
+                   grpc::ClientContext*, const Request&, Response*),
+               Request good, Request bad, grpc::StatusCode bad_code,
+               std::function<void(const Response&)> check = nullptr) {
+    auto call = [this, rpc](const Request& request, const std::string& token,
+                            Response* response) {
+      return Call(rpc, request, response, token);
+    };
+    return RpcCase{
+        std::move(name), write,
+        [call, good, check](const std::string& token) {
+          Response response;
+          grpc::Status status = call(good, token, &response);
+          if (status.ok() && check) check(response);
+          return status;
+        },
+        [call, bad](const std::string& token) {
+          Response response;
+          return call(bad, token, &response);
+        },
+        bad_code};
+  }
+};
+
+// Every RPC the tests above do not reach: success, UNAUTHENTICATED without
+// a token, PERMISSION_DENIED for a token without the area's permission (the
+// bootstrap sidecar token holds only platform.replication), and one bad
+// input. Rejected writes commit nothing; good ones commit a revision. The
+// order matters: lists run before the removals that empty them.
+TEST_F(DirectoryRpcTableTest, RemainingRpcsAuthorizeAndValidate) {
+  const std::string admin = server_.admin_token();
+  const std::string user_id =
+      CreateUser("member@example.com", admin).user().id();
+  const std::string group_id = CreateGroup("Inspectors", admin);
+  const std::string site_id = CreateSite("Plant", "");
+  const std::string item_id = CreateItem("Checklist", site_id);
+  const std::string set_id =
+      CreatePermissionSet("Viewers", {"templates.view"}, admin);
+  dv1::AddGroupMemberRequest group_add;
+  group_add.set_group_id(group_id);
+  group_add.set_user_id(user_id);
+  dv1::AddGroupMemberResponse group_added;
+  ASSERT_TRUE(
+      Admin(&DirectoryService::Stub::AddGroupMember, group_add, &group_added)
+          .ok());
+  dv1::AddSiteMemberRequest site_add;
+  site_add.set_site_id(site_id);
+  site_add.set_user_id(user_id);
+  dv1::AddSiteMemberResponse site_added;
+  ASSERT_TRUE(
+      Admin(&DirectoryService::Stub::AddSiteMember, site_add, &site_added)
+          .ok());
+  model::v1::Grantee to_group;
+  to_group.set_group_id(group_id);
+  dv1::CreateGrantResponse granted;
+  ASSERT_TRUE(Grant(item_id, to_group, &granted).ok());
+  const std::string grant_id = granted.grant().id();
+  const auto kInvalid = grpc::StatusCode::INVALID_ARGUMENT;
+  const auto kNotFound = grpc::StatusCode::NOT_FOUND;
+  const std::string kBadPageToken = "not a page token";
+  using Stub = DirectoryService::Stub;
+
+  std::vector<RpcCase> cases;
+  {
+    dv1::GetSiteRequest good, bad;
+    good.set_site_id(site_id);
+    bad.set_site_id(std::string(ids::NewId(ids::kSite)));
+    cases.push_back(Case<dv1::GetSiteRequest, dv1::GetSiteResponse>(
+        "GetSite", false, &Stub::GetSite, good, bad, kNotFound,
+        [&](const auto& r) { EXPECT_EQ(r.site().name(), "Plant"); }));
+  }
+  {
+    dv1::ListSitesRequest good, bad;
+    bad.set_page_token(kBadPageToken);
+    cases.push_back(Case<dv1::ListSitesRequest, dv1::ListSitesResponse>(
+        "ListSites", false, &Stub::ListSites, good, bad, kInvalid,
+        [&](const auto& r) { EXPECT_EQ(OnlyId(r.sites()), site_id); }));
+  }
+  {
+    dv1::ListSiteMembersRequest good, bad;
+    good.set_site_id(site_id);
+    bad.set_site_id("site_malformed");
+    cases.push_back(
+        Case<dv1::ListSiteMembersRequest, dv1::ListSiteMembersResponse>(
+            "ListSiteMembers", false, &Stub::ListSiteMembers, good, bad,
+            kInvalid, [&](const auto& r) {
+              ASSERT_EQ(r.members_size(), 1);
+              EXPECT_EQ(r.members(0).user_id(), user_id);
+            }));
+  }
+  {
+    dv1::ListGroupsRequest good, bad;
+    bad.set_page_size(-1);
+    cases.push_back(Case<dv1::ListGroupsRequest, dv1::ListGroupsResponse>(
+        "ListGroups", false, &Stub::ListGroups, good, bad, kInvalid,
+        [&](const auto& r) { EXPECT_EQ(OnlyId(r.groups()), group_id); }));
+  }
+  {
+    dv1::ListGroupMembersRequest good, bad;
+    good.set_group_id(group_id);
+    bad.set_group_id("grp_malformed");
+    cases.push_back(
+        Case<dv1::ListGroupMembersRequest, dv1::ListGroupMembersResponse>(
+            "ListGroupMembers", false, &Stub::ListGroupMembers, good, bad,
+            kInvalid, [&](const auto& r) {
+              ASSERT_EQ(r.members_size(), 1);
+              EXPECT_EQ(r.members(0).user_id(), user_id);
+            }));
+  }
+  {
+    dv1::ListItemsRequest good, bad;
+    good.set_type("template");
+    bad.set_type("template");
+    bad.set_page_token(kBadPageToken);
+    cases.push_back(Case<dv1::ListItemsRequest, dv1::ListItemsResponse>(
+        "ListItems", false, &Stub::ListItems, good, bad, kInvalid,
+        [&](const auto& r) { EXPECT_EQ(OnlyId(r.items()), item_id); }));
+  }
+  {
+    dv1::ListGrantsRequest good, bad;
+    good.set_item_id(item_id);
+    bad.set_item_id("item_malformed");
+    cases.push_back(Case<dv1::ListGrantsRequest, dv1::ListGrantsResponse>(
+        "ListGrants", false, &Stub::ListGrants, good, bad, kInvalid,
+        [&](const auto& r) { EXPECT_EQ(OnlyId(r.grants()), grant_id); }));
+  }
+  {
+    dv1::UpdateItemRequest good, bad;
+    good.set_item_id(item_id);
+    good.set_name("Checklist v2");
+    good.mutable_update_mask()->add_paths("name");
+    bad = good;
+    bad.set_item_id(std::string(ids::NewId(ids::kItem)));
+    cases.push_back(Case<dv1::UpdateItemRequest, dv1::UpdateItemResponse>(
+        "UpdateItem", true, &Stub::UpdateItem, good, bad, kNotFound,
+        [&](const auto& r) { EXPECT_EQ(r.item().name(), "Checklist v2"); }));
+  }
+  {
+    dv1::UpdatePermissionSetRequest good, bad;
+    good.set_permission_set_id(set_id);
+    good.set_name("Readers");
+    good.mutable_update_mask()->add_paths("name");
+    bad = good;
+    bad.set_name("");
+    cases.push_back(
+        Case<dv1::UpdatePermissionSetRequest,
+             dv1::UpdatePermissionSetResponse>(
+            "UpdatePermissionSet", true, &Stub::UpdatePermissionSet, good, bad,
+            kInvalid, [&](const auto& r) {
+              EXPECT_EQ(r.permission_set().name(), "Readers");
+              // A name change keeps the permissions.
+              ASSERT_EQ(r.permission_set().permissions_size(), 1);
+              EXPECT_EQ(r.permission_set().permissions(0), "templates.view");
+            }));
+  }
+  {
+    dv1::RemoveGroupMemberRequest good, bad;
+    good.set_group_id(group_id);
+    good.set_user_id(user_id);
+    bad = good;
+    bad.set_user_id("usr_malformed");
+    cases.push_back(
+        Case<dv1::RemoveGroupMemberRequest, dv1::RemoveGroupMemberResponse>(
+            "RemoveGroupMember", true, &Stub::RemoveGroupMember, good, bad,
+            kInvalid));
+  }
+  {
+    dv1::RemoveSiteMemberRequest good, bad;
+    good.set_site_id(site_id);
+    good.set_user_id(user_id);
+    bad = good;
+    bad.set_site_id("site_malformed");
+    cases.push_back(
+        Case<dv1::RemoveSiteMemberRequest, dv1::RemoveSiteMemberResponse>(
+            "RemoveSiteMember", true, &Stub::RemoveSiteMember, good, bad,
+            kInvalid));
+  }
+  {
+    dv1::DeleteGrantRequest good, bad;
+    good.set_grant_id(grant_id);
+    bad.set_grant_id(std::string(ids::NewId(ids::kGrant)));
+    cases.push_back(Case<dv1::DeleteGrantRequest, dv1::DeleteGrantResponse>(
+        "DeleteGrant", true, &Stub::DeleteGrant, good, bad, kNotFound));
+  }
+
+  for (const RpcCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    const int64_t before = Revision();
+    EXPECT_EQ(c.good("").error_code(), grpc::StatusCode::UNAUTHENTICATED);
+    grpc::Status denied = c.good(server_.sidecar_token());
+    EXPECT_EQ(denied.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+        << denied.error_message();
+    EXPECT_TRUE(Contains(denied.error_message(), "platform."));
+    grpc::Status bad = c.bad(admin);
+    EXPECT_EQ(bad.error_code(), c.bad_code) << bad.error_message();
+    EXPECT_FALSE(bad.error_message().empty());
+    EXPECT_EQ(Revision(), before) << "a rejected call wrote";
+    grpc::Status good = c.good(admin);
+    EXPECT_TRUE(good.ok()) << good.error_message();
+    if (c.write) {
+      EXPECT_GT(Revision(), before);
+    } else {
+      EXPECT_EQ(Revision(), before);
+    }
+  }
+  // The removals and the delete took effect.
+  dv1::ListGroupMembersRequest members;
+  members.set_group_id(group_id);
+  dv1::ListGroupMembersResponse listed;
+  ASSERT_TRUE(
+      Admin(&DirectoryService::Stub::ListGroupMembers, members, &listed).ok());
+  EXPECT_EQ(listed.members_size(), 0);
+  dv1::GetGrantRequest get;
+  get.set_grant_id(grant_id);
+  dv1::GetGrantResponse got;
+  EXPECT_EQ(Admin(&DirectoryService::Stub::GetGrant, get, &got).error_code(),
+            grpc::StatusCode::NOT_FOUND);
 }
 
 }  // namespace
