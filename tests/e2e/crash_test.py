@@ -279,7 +279,8 @@ def check(server, acknowledged, high_water):
         for _, action, token_id in acknowledged.writes:
             if token_id not in states:
                 raise Broken(f"acknowledged token {token_id} is gone")
-            if token_id in revoked and states[token_id] != "TOKEN_STATE_REVOKED":
+            if (token_id in revoked and
+                    states[token_id] != "TOKEN_STATE_REVOKED"):
                 raise Broken(f"acknowledged revoke of {token_id} undone: "
                              f"{states[token_id]}")
 
