@@ -10,7 +10,9 @@ bool ParsePrometheusText(const std::string& body,
                          std::map<std::string, double>* samples,
                          std::string* bad_line) {
   static const std::regex* const kSample = new std::regex(
-      R"(^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? [-+0-9.eEInfa]+$)");
+      // name, optional {label="value",...}, one space, a number.
+      R"(^[a-zA-Z_:][a-zA-Z0-9_:]*)"
+      R"((\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? [-+0-9.eEInfa]+$)");
   for (absl::string_view line : absl::StrSplit(body, '\n')) {
     if (line.empty() || line[0] == '#') continue;
     std::string text(line);

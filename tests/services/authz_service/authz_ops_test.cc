@@ -217,7 +217,8 @@ TEST_F(AuthzOpsTest, SidecarWithClientCertificateConvergesAndIsObservable) {
             ts_->store().committed_revision());
   EXPECT_EQ(samples["warden_authz_snapshots_loaded_total"], 1);
   EXPECT_GE(samples["warden_authz_replica_lag_seconds"], 0);
-  EXPECT_EQ(samples[R"(warden_grpc_requests_total{method="/warden.authz.v1.AuthzService/Check",code="OK"})"],
+  EXPECT_EQ(samples[std::string("warden_grpc_requests_total{method=\"") +
+                    "/warden.authz.v1.AuthzService/Check\",code=\"OK\"}"],
             4);
 
   auto upstream = Scrape(ts_->metrics_port());

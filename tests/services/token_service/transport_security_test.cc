@@ -168,11 +168,14 @@ TEST_F(TransportSecurityTest, MetricsAreScrapable) {
   std::string bad_line;
   ASSERT_TRUE(ParsePrometheusText(response->body, &samples, &bad_line))
       << bad_line;
-  EXPECT_EQ(samples[R"(warden_grpc_requests_total{method="/warden.token.v1.TokenService/ListServiceUserTokens",code="OK"})"],
+  EXPECT_EQ(samples[std::string("warden_grpc_requests_total{method=\"") +
+                    "/warden.token.v1.TokenService/ListServiceUserTokens\",code=\"OK\"}"],
             3);
-  EXPECT_EQ(samples[R"(warden_grpc_requests_total{method="/warden.token.v1.TokenService/GetToken",code="UNAUTHENTICATED"})"],
+  EXPECT_EQ(samples[std::string("warden_grpc_requests_total{method=\"") +
+                    "/warden.token.v1.TokenService/GetToken\",code=\"UNAUTHENTICATED\"}"],
             1);
-  EXPECT_EQ(samples[R"(warden_grpc_request_seconds_count{method="/warden.token.v1.TokenService/ListServiceUserTokens"})"],
+  EXPECT_EQ(samples[std::string("warden_grpc_request_seconds_count{method=\"") +
+                    "/warden.token.v1.TokenService/ListServiceUserTokens\"}"],
             3);
   EXPECT_EQ(samples["warden_store_committed_revision"],
             app_->store().committed_revision());
