@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -14,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "libs/access/reference_check.h"
 #include "libs/ids/ids.h"
+#include "libs/index/replica_index.h"
 #include "libs/store/records.h"
 #include "libs/tokens/token_rules.h"
 #include "tests/support/temp_dir.h"
@@ -66,6 +68,46 @@ struct World {
 
 std::string MemberKey(const std::string& container, const std::string& user) {
   return container + "|" + user;
+}
+
+// Whether grant `g`'s grantee takes in the subject `id` of `org` (a user
+// when `is_user`, else a service user): named directly, through a group or
+// a site (or a site above) it belongs to, or org-wide for users; always in
+// the grantee's organization, which is the grant's own when unset.
+bool GranteeIncludes(const World& w, const model::v1::Grant& g,
+                     const std::string& org, bool is_user,
+                     const std::string& id) {
+  const auto& to = g.grantee();
+  std::string grantee_org = to.grantee_organization_id().empty()
+                                ? g.organization_id()
+                                : to.grantee_organization_id();
+  bool includes = false;
+  if (to.has_user_id()) {
+    includes = is_user && grantee_org == org && to.user_id() == id;
+  } else if (to.has_service_user_id()) {
+    includes = !is_user && grantee_org == org && to.service_user_id() == id;
+  } else if (to.has_group_id()) {
+    auto group = w.groups.find(to.group_id());
+    includes = is_user && grantee_org == org && group != w.groups.end() &&
+               group->second.organization_id() == org &&
+               w.group_members.count(MemberKey(to.group_id(), id)) > 0;
+  } else if (to.has_site_id()) {
+    if (is_user && grantee_org == org) {
+      std::set<std::string> seen;
+      std::string s = to.site_id();
+      while (!includes && !s.empty() && seen.insert(s).second) {
+        auto site = w.sites.find(s);
+        if (site == w.sites.end() || site->second.organization_id() != org) {
+          break;
+        }
+        includes = w.site_members.count(MemberKey(s, id)) > 0;
+        s = site->second.parent_site_id();
+      }
+    }
+  } else if (to.has_organization_id()) {
+    includes = is_user && to.organization_id() == org;
+  }
+  return includes;
 }
 
 // The decision, by brute force over the world.
@@ -131,37 +173,9 @@ DecisionReason Oracle(const World& w, absl::Time now, const std::string& org,
     bool on_item = (g.has_item_id() && g.item_id() == item_id) ||
                    (g.has_item_type() && g.item_type() == entry->type);
     if (!on_item) continue;
-    const auto& to = g.grantee();
-    std::string grantee_org = to.grantee_organization_id().empty()
-                                  ? g.organization_id()
-                                  : to.grantee_organization_id();
-    bool includes = false;
-    if (to.has_user_id()) {
-      includes = is_user && grantee_org == org && to.user_id() == id;
-    } else if (to.has_service_user_id()) {
-      includes = !is_user && grantee_org == org && to.service_user_id() == id;
-    } else if (to.has_group_id()) {
-      auto group = w.groups.find(to.group_id());
-      includes = is_user && grantee_org == org && group != w.groups.end() &&
-                 group->second.organization_id() == org &&
-                 w.group_members.count(MemberKey(to.group_id(), id)) > 0;
-    } else if (to.has_site_id()) {
-      if (is_user && grantee_org == org) {
-        std::set<std::string> seen;
-        std::string s = to.site_id();
-        while (!includes && !s.empty() && seen.insert(s).second) {
-          auto site = w.sites.find(s);
-          if (site == w.sites.end() || site->second.organization_id() != org) {
-            break;
-          }
-          includes = w.site_members.count(MemberKey(s, id)) > 0;
-          s = site->second.parent_site_id();
-        }
-      }
-    } else if (to.has_organization_id()) {
-      includes = is_user && to.organization_id() == org;
+    if (GranteeIncludes(w, g, org, is_user, id)) {
+      best = std::max(best, static_cast<int>(g.level()));
     }
-    if (includes) best = std::max(best, static_cast<int>(g.level()));
   }
   if (best < 0) return model::v1::DECISION_REASON_NO_ACCESS;
   if (best < entry->level) {
@@ -205,6 +219,7 @@ class PropertyTest : public ::testing::TestWithParam<uint32_t> {
       p->set_item_type(e.type);
       p->set_required_level(static_cast<model::v1::AccessLevel>(e.level));
     }
+    catalog_ = catalog;
     Stage(catalog);
 
     const absl::Time now = clock_.Now();
@@ -332,8 +347,10 @@ class PropertyTest : public ::testing::TestWithParam<uint32_t> {
 
   // A grant by `org`: on one of its items or (a rule) a type, to a subject,
   // group, site or organization of any organization (cross-organization
-  // sharing included).
-  void AddRandomGrant(const std::string& org) {
+  // sharing included). A `misdirected` grant names a grantee organization
+  // other than its user's, service user's, group's or site's own, and so
+  // takes in no one.
+  void AddRandomGrant(const std::string& org, bool misdirected = false) {
     model::v1::Grant grant;
     grant.set_id(ids::NewId(ids::kGrant));
     grant.set_organization_id(org);
@@ -378,9 +395,18 @@ class PropertyTest : public ::testing::TestWithParam<uint32_t> {
         to->set_organization_id(grantee_org);
         break;
     }
-    // Within one organization the grantee's organization is often left
-    // unset, meaning the grant's own.
-    if (grantee_org != org || Chance(0.5)) {
+    if (misdirected && !to->has_organization_id()) {
+      // Unset (the grant's own organization) or another one.
+      if (grantee_org != org && Chance(0.5)) {
+        to->clear_grantee_organization_id();
+      } else {
+        std::string other = grantee_org;
+        while (other == grantee_org) other = w_.orgs[Uniform(w_.orgs.size())];
+        to->set_grantee_organization_id(other);
+      }
+    } else if (grantee_org != org || Chance(0.5)) {
+      // Within one organization the grantee's organization is often left
+      // unset, meaning the grant's own.
       to->set_grantee_organization_id(grantee_org);
     }
     grant.set_level(static_cast<model::v1::AccessLevel>(1 + Uniform(3)));
@@ -453,6 +479,174 @@ class PropertyTest : public ::testing::TestWithParam<uint32_t> {
     }
   }
 
+  // Every record of the world, as a snapshot holds them.
+  std::vector<model::v1::Record> WorldRecords() const {
+    std::vector<model::v1::Record> records = {store::Wrap(catalog_)};
+    for (const auto& org : w_.orgs) {
+      model::v1::Organization record;
+      record.set_id(org);
+      record.set_name(org);
+      records.push_back(store::Wrap(record));
+    }
+    auto add = [&records](const auto& map) {
+      for (const auto& [key, record] : map) {
+        records.push_back(store::Wrap(record));
+      }
+    };
+    add(w_.sets);
+    add(w_.users);
+    add(w_.service_users);
+    add(w_.tokens);
+    add(w_.groups);
+    add(w_.group_members);
+    add(w_.sites);
+    add(w_.site_members);
+    add(w_.items);
+    add(w_.grants);
+    return records;
+  }
+
+  // A random user (three times in four) or service user.
+  SubjectRef AnySubject() {
+    if (Chance(0.75)) {
+      const auto& user = w_.users.at(AnyKey(w_.users));
+      return {user.organization_id(), model::v1::SUBJECT_KIND_USER, user.id(),
+              "", ""};
+    }
+    const auto& svc = w_.service_users.at(AnyKey(w_.service_users));
+    return {svc.organization_id(), model::v1::SUBJECT_KIND_SERVICE_USER,
+            svc.id(), "", ""};
+  }
+
+  // Whether some grant by the item's organization, on the item or on its
+  // type, takes in the subject (at any level).
+  bool SomeGrantReaches(const SubjectRef& ref,
+                        const model::v1::Item& item) const {
+    for (const auto& [grant_id, g] : w_.grants) {
+      if (g.organization_id() != item.organization_id()) continue;
+      bool on_item = (g.has_item_id() && g.item_id() == item.id()) ||
+                     (g.has_item_type() && g.item_type() == item.type());
+      if (on_item && GranteeIncludes(w_, g, ref.organization_id,
+                                     ref.kind == model::v1::SUBJECT_KIND_USER,
+                                     ref.subject_id)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // Asks, for random subjects, about every item of other organizations, and
+  // checks that what Check allows and ListAccessible lists is reached by a
+  // grant; on the replica index too unless the world is `inconsistent`.
+  void CheckNoAccessAcrossOrganizations(bool inconsistent) {
+    constexpr int kSubjectsPerRound = 12;
+    BuildWorld();
+    for (const auto& org : w_.orgs) {
+      for (int i = 0; i < kGrantsPerOrg / 4; ++i) {
+        AddRandomGrant(org, inconsistent);
+      }
+    }
+    Flush();
+    const index::LocalUseLookup no_local_use = [](absl::string_view) {
+      return std::optional<index::LocalUse>();
+    };
+    int allowed_across = 0;
+    for (int round = 0; round <= kRounds; ++round) {
+      SCOPED_TRACE(absl::StrCat("round ", round));
+      index::ReplicaIndex replica_index;
+      ASSERT_TRUE(replica_index.LoadSnapshot(round + 1, WorldRecords()).ok());
+      std::shared_ptr<const index::ReplicaView> replica =
+          replica_index.Current();
+      ReferenceDecider decider(&clock_);
+      auto view = store_->Read();
+
+      for (int n = 0; n < kSubjectsPerRound; ++n) {
+        const SubjectRef ref = AnySubject();
+        auto principal = replica->ResolveSubjectId(ref.subject_id, clock_.Now(),
+                                                   no_local_use);
+        ASSERT_TRUE(principal.ok()) << principal.status();
+        for (const CatalogEntry& entry : Entries()) {
+          if (entry.type.empty()) continue;
+          SCOPED_TRACE(absl::StrCat(ref.subject_id, " ", entry.name));
+          for (const auto& [item_id, item] : w_.items) {
+            if (item.organization_id() == ref.organization_id) continue;
+            const bool reached = SomeGrantReaches(ref, item);
+            auto reference = decider.Check(*view, ref, entry.name, item_id);
+            auto replicated = replica->Check(*principal, entry.name, item_id);
+            ASSERT_TRUE(reference.ok()) << reference.status();
+            ASSERT_TRUE(replicated.ok()) << replicated.status();
+            EXPECT_TRUE(reached || !reference->allowed)
+                << "reference " << item_id;
+            EXPECT_TRUE(reached || !replicated->allowed || inconsistent)
+                << "replica " << item_id;
+            allowed_across += reference->allowed;
+          }
+
+          auto listed_reference =
+              decider.ListAccessible(*view, ref, entry.name, 1000, "");
+          auto listed_replica = replica->ListAccessible(*principal, entry.type,
+                                                        entry.name, 1000, "");
+          ASSERT_TRUE(listed_reference.ok()) << listed_reference.status();
+          ASSERT_TRUE(listed_replica.ok()) << listed_replica.status();
+          std::vector<std::string> listed;
+          if (!inconsistent) listed = listed_replica->item_ids;
+          for (const model::v1::Item& item : listed_reference->items) {
+            listed.push_back(item.id());
+          }
+          for (const std::string& item_id : listed) {
+            auto item = w_.items.find(item_id);
+            ASSERT_NE(item, w_.items.end()) << item_id;
+            EXPECT_TRUE(item->second.organization_id() == ref.organization_id ||
+                        SomeGrantReaches(ref, item->second))
+                << "listed " << item_id;
+          }
+        }
+      }
+      Mutate();
+      if (inconsistent) {
+        for (int i = 0; i < 10; ++i) {
+          AddRandomGrant(w_.orgs[Uniform(w_.orgs.size())], true);
+        }
+      } else {
+        DropWhatTheDirectoryDrops();
+      }
+      Flush();
+      clock_.Advance(absl::Hours(24) * 7);
+    }
+    EXPECT_GT(allowed_across, 0);
+  }
+
+  // Removes what the Directory removes with a deleted group or site (its
+  // memberships and the grants to it), and moves the children of a deleted
+  // site to the top, as the Directory requires before such a delete.
+  void DropWhatTheDirectoryDrops() {
+    std::vector<std::string> group_members, site_members, grants;
+    for (const auto& [key, m] : w_.group_members) {
+      if (w_.groups.count(m.group_id()) == 0) group_members.push_back(key);
+    }
+    for (const auto& [key, m] : w_.site_members) {
+      if (w_.sites.count(m.site_id()) == 0) site_members.push_back(key);
+    }
+    for (const auto& [id, g] : w_.grants) {
+      if ((g.grantee().has_group_id() &&
+           w_.groups.count(g.grantee().group_id()) == 0) ||
+          (g.grantee().has_site_id() &&
+           w_.sites.count(g.grantee().site_id()) == 0)) {
+        grants.push_back(id);
+      }
+    }
+    for (const auto& key : group_members) Drop(w_.group_members, key);
+    for (const auto& key : site_members) Drop(w_.site_members, key);
+    for (const auto& id : grants) Drop(w_.grants, id);
+    for (auto& [id, site] : w_.sites) {
+      if (!site.parent_site_id().empty() &&
+          w_.sites.count(site.parent_site_id()) == 0) {
+        site.clear_parent_site_id();
+        Stage(site);
+      }
+    }
+  }
+
   template <typename T>
   void Stage(const T& record) {
     staged_.push_back({false, store::Wrap(record)});
@@ -517,6 +711,7 @@ class PropertyTest : public ::testing::TestWithParam<uint32_t> {
   }
 
   FakeClock clock_{absl::FromUnixSeconds(1'700'000'000)};
+  model::v1::PermissionCatalog catalog_;
   testing::TempDir dir_;
   std::unique_ptr<store::Store> store_;
   std::mt19937 rng_;
@@ -545,6 +740,25 @@ TEST_P(PropertyTest, CheckAgreesWithOracle) {
     EXPECT_GT(seen[static_cast<DecisionReason>(reason)], 0)
         << model::v1::DecisionReason_Name(static_cast<DecisionReason>(reason));
   }
+}
+
+// No subject reaches an item of another organization unless a grant by the
+// item's organization, on the item or its type, takes the subject in. Holds
+// for Check and ListAccessible of the reference decider and of the replica
+// index loaded from the same records, through writes and deletes kept
+// consistent as the Directory keeps them; and some access across
+// organizations is granted, so denying everything would not pass.
+TEST_P(PropertyTest, NoAccessAcrossOrganizationsWithoutAGrantToTheSubject) {
+  CheckNoAccessAcrossOrganizations(/*inconsistent=*/false);
+}
+
+// The same for the reference decider alone over records the Directory never
+// writes: grants naming a grantee organization other than the grantee's own
+// (they take in no one) and memberships and grants left behind by deleted
+// groups and sites (they give no access). The replica index is not held to
+// this: it trusts the records to be as the Directory writes them.
+TEST_P(PropertyTest, NoAccessAcrossOrganizationsThroughInconsistentRecords) {
+  CheckNoAccessAcrossOrganizations(/*inconsistent=*/true);
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, PropertyTest,
