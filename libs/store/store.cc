@@ -1,13 +1,18 @@
 #include "libs/store/store.h"
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cstdarg>
 #include <cstdint>
+#include <cstdio>
 #include <deque>
 #include <future>
 #include <iterator>
 #include <limits>
 #include <map>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -41,6 +46,12 @@ constexpr char kOldestRetainedKey[] = "oldest_retained";
 // a disk read.
 constexpr size_t kBlockCacheBytes = 64 << 20;
 
+// Writes are refused, before RocksDB sees them, while the disk holding the
+// store has less free space than this. A write-ahead log append that fails
+// for want of space leaves the RocksDB release we build against unable to
+// use that log again: its next append aborts the process on an assertion.
+constexpr uint64_t kMinFreeBytes = 8 << 20;
+
 // Activity keys end in a 2-byte index within the write.
 constexpr size_t kMaxActivityPerWrite = 1 << 16;
 
@@ -60,6 +71,41 @@ std::shared_ptr<spdlog::logger> Logger() {
   }();
   return logger;
 }
+
+// RocksDB's own log, sent to the store logger instead of a LOG file beside
+// the data. That file shares the data's disk: on a full disk its failed
+// append leaves RocksDB's file writer in an error state, and the next log
+// line (RocksDB logs the write error itself) aborts the process on a
+// failed assertion inside RocksDB. Thread-safe, as spdlog loggers are.
+class RocksDbLog : public rocksdb::Logger {
+ public:
+  // RocksDB calls the form with a level; the plain one logs at info.
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+  }
+
+  void Logv(const rocksdb::InfoLogLevel level, const char* format,
+            va_list ap) override {
+    // RocksDB's info lines (option dumps, flush and compaction progress)
+    // are detail; its warnings and errors are the store's.
+    spdlog::level::level_enum to = spdlog::level::debug;
+    if (level == rocksdb::InfoLogLevel::WARN_LEVEL) {
+      to = spdlog::level::warn;
+    } else if (level >= rocksdb::InfoLogLevel::ERROR_LEVEL &&
+               level < rocksdb::InfoLogLevel::HEADER_LEVEL) {
+      to = spdlog::level::err;
+    }
+    const std::shared_ptr<spdlog::logger>& logger = store::Logger();
+    if (!logger->should_log(to)) return;
+    char line[1024];
+    va_list copy;
+    va_copy(copy, ap);
+    int length = std::vsnprintf(line, sizeof(line), format, copy);
+    va_end(copy);
+    if (length < 0) return;
+    logger->log(to, "rocksdb: {}", line);
+  }
+};
 
 // The one place a rocksdb::Status becomes an absl::Status.
 absl::Status FromRocksDb(const rocksdb::Status& status,
@@ -341,9 +387,24 @@ class Store::Impl {
     }
     writer_.join();
 
-    // Flush the memtables so the next open replays no WAL.
-    rocksdb::Status status = db_->FlushWAL(/*sync=*/true);
-    if (status.ok()) status = db_->Flush(rocksdb::FlushOptions(), handles_);
+    // Flush the memtables so the next open replays no WAL. Not after a
+    // failed write (a full disk): every write acknowledged is in the WAL
+    // already, and RocksDB aborts on a sync of a WAL whose append failed.
+    bool write_failed;
+    {
+      absl::MutexLock lock(&stats_mutex_);
+      write_failed = needs_resume_;
+    }
+    rocksdb::Status status;
+    if (write_failed) {
+      Logger()->warn(
+          "closing {} without a flush: the last write failed; "
+          "the next open replays the write-ahead log",
+          options_.path);
+    } else {
+      status = db_->FlushWAL(/*sync=*/true);
+      if (status.ok()) status = db_->Flush(rocksdb::FlushOptions(), handles_);
+    }
     if (!status.ok()) {
       Logger()->warn("flush on close of {} failed: {}", options_.path,
                      status.ToString());
@@ -628,6 +689,19 @@ class Store::Impl {
                         resumed.ToString());
       }
     }
+    if (std::optional<uint64_t> free = FreeBytes();
+        free.has_value() && *free < kMinFreeBytes) {
+      absl::MutexLock lock(&stats_mutex_);
+      ++stats_.failed_groups;
+      Logger()->error(
+          "commit of revisions {} to {} in {} refused: {} bytes "
+          "free on its disk",
+          base + 1, last, options_.path, *free);
+      return absl::UnavailableError(absl::StrCat(
+          "write failed, nothing stored: the disk holding ", options_.path,
+          " is full (", *free, " bytes free, writes need ", kMinFreeBytes,
+          "); writes resume once space is freed"));
+    }
     rocksdb::Status status = db_->Write(CommitOptions(), batch.GetWriteBatch());
     absl::MutexLock lock(&stats_mutex_);
     if (!status.ok()) {
@@ -644,6 +718,14 @@ class Store::Impl {
     ++stats_.groups;
     stats_.commits += last - base;
     return absl::OkStatus();
+  }
+
+  // Free bytes for unprivileged writers on the store's disk; nullopt when
+  // statvfs fails (the write then goes ahead).
+  std::optional<uint64_t> FreeBytes() const {
+    struct statvfs disk;
+    if (::statvfs(options_.path.c_str(), &disk) != 0) return std::nullopt;
+    return static_cast<uint64_t>(disk.f_bavail) * disk.f_frsize;
   }
 
   const StoreOptions options_;
@@ -690,6 +772,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
+  db_options.info_log = std::make_shared<RocksDbLog>();
 
   // Open every family on disk, including ones a newer binary added, since
   // RocksDB refuses a partial open and the schema check must get to run.

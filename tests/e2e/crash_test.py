@@ -84,6 +84,10 @@ SNAPSHOT = "warden.changes.v1.ChangeStreamService/Snapshot"
 REPLICA_STATUS = "warden.authz.v1.AuthzService/GetReplicaStatus"
 RPC_TIMEOUT = 10.0
 
+# Names of the tokens fault tests create start with this; others (the
+# bootstrap sidecar's) are left alone.
+TEST_TOKEN_PREFIX = "fault test "
+
 # How each cycle ends, in turn: SIGKILL from outside, or a failpoint.
 ENDINGS = ("kill", "store.before_log", "store.after_commit",
            "store.before_publish")
@@ -326,7 +330,7 @@ def writer(address, admin, name, acknowledged, stop):
         while not stop.is_set():
             n += 1
             created = client.call(TOKENS + "CreateServiceUserToken",
-                                  name=f"crash {name} {n}")
+                                  name=f"{TEST_TOKEN_PREFIX}{name} {n}")
             token_id = created.token.token.id
             acknowledged.add(created.revision, "create", token_id)
             revoked = client.call(TOKENS + "RevokeToken", token_id=token_id)
@@ -384,7 +388,7 @@ def token_states(client):
                            page_token=page_token)
         for view in page.tokens:
             token = view.token
-            if not token.name.startswith("crash "):
+            if not token.name.startswith(TEST_TOKEN_PREFIX):
                 continue  # e.g. the bootstrap sidecar's token
             states[token.id] = token.DESCRIPTOR.fields_by_name[
                 "state"].enum_type.values_by_number[token.state].name
