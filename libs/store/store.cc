@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <deque>
+#include <filesystem>
 #include <future>
 #include <iterator>
 #include <limits>
@@ -772,7 +773,6 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
-  db_options.info_log = std::make_shared<RocksDbLog>();
 
   // Open every family on disk, including ones a newer binary added, since
   // RocksDB refuses a partial open and the schema check must get to run.
@@ -792,6 +792,11 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     families.emplace_back(name, family_options);
   }
 
+  // RocksDB logs a missing directory as an error before creating it; a
+  // first start is none. A failure here shows again in Open's error.
+  std::error_code created;
+  std::filesystem::create_directories(options.path, created);
+  db_options.info_log = std::make_shared<RocksDbLog>();
   rocksdb::DB* raw_db = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::Status status =
