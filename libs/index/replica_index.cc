@@ -63,6 +63,25 @@ void EraseGrant(CowMap<std::vector<std::shared_ptr<const Grant>>>& map,
   if (list->empty()) map.Erase(key);
 }
 
+// Erases `grant` from its grantee's grants, dropping the grantee when it has
+// none left.
+template <typename GranteeGrants>
+void EraseGranteeGrant(CowMap<GranteeGrants>& map, absl::string_view key,
+                       const std::shared_ptr<const Grant>& grant) {
+  if (map.Find(key) == nullptr) return;
+  GranteeGrants* mine = map.Mutable(key);
+  if (grant->target_case() == Grant::kItemId) {
+    mine->on_items.erase(grant);
+  } else {
+    auto& rules = mine->rules;
+    rules.erase(
+        std::remove_if(rules.begin(), rules.end(),
+                       [&](const auto& g) { return g->id() == grant->id(); }),
+        rules.end());
+  }
+  if (mine->on_items.empty() && mine->rules.empty()) map.Erase(key);
+}
+
 template <typename Set>
 void EraseFromSet(CowMap<Set>& map, absl::string_view key,
                   const std::string& id) {
@@ -273,8 +292,13 @@ absl::Status ReplicaView::Upsert(const Record& record) {
             .Mutable(TypeKey(grant->organization_id(), grant->item_type()))
             ->push_back(grant);
       }
-      grants_by_grantee_.Mutable(GranteeKey(grant->grantee()))
-          ->insert(grant->id());
+      if (grant->target_case() == Grant::kItemId) {
+        grants_by_grantee_.Mutable(GranteeKey(grant->grantee()))
+            ->on_items.insert(grant);
+      } else if (grant->target_case() == Grant::kItemType) {
+        grants_by_grantee_.Mutable(GranteeKey(grant->grantee()))
+            ->rules.push_back(grant);
+      }
       break;
     }
     case Record::RECORD_NOT_SET:
@@ -348,7 +372,7 @@ absl::Status ReplicaView::Remove(const Record& record) {
                    TypeKey(old->organization_id(), old->item_type()),
                    old->id());
       }
-      EraseFromSet(grants_by_grantee_, GranteeKey(old->grantee()), old->id());
+      EraseGranteeGrant(grants_by_grantee_, GranteeKey(old->grantee()), old);
       grants_.Erase(old->id());
       break;
     }
@@ -830,34 +854,42 @@ absl::StatusOr<AccessiblePage> ReplicaView::ListAccessible(
   }
 
   // The smallest page_size + 1 item ids after the token: one more than the
-  // page tells whether another page follows.
+  // page tells whether another page follows. Every source below is sorted
+  // by item id, so each is read only until it passes the largest id kept
+  // once `found` is full: a page costs O(page size * sources), not the
+  // number of grants that reach the subject.
   const size_t limit = static_cast<size_t>(*size) + 1;
   absl::btree_set<std::string> found;
+  auto full_below = [&](absl::string_view id) {
+    return found.size() == limit && id >= *found.rbegin();
+  };
   auto offer = [&](const std::string& id) {
-    if (id <= *after) return;
-    if (found.size() == limit && id >= *found.rbegin()) return;
     found.insert(id);
     if (found.size() > limit) found.erase(std::prev(found.end()));
   };
+  const AccessLevel required = perm->required_level();
   for (const auto& key : keys) {
-    const IdSet* grant_ids = grants_by_grantee_.Find(key);
-    if (grant_ids == nullptr) continue;
-    for (const auto& grant_id : *grant_ids) {
-      const Grant* grant = grants_.Find(grant_id);
+    const GranteeGrants* grants = grants_by_grantee_.Find(key);
+    if (grants == nullptr) continue;
+    for (auto it = grants->on_items.upper_bound(absl::string_view(*after));
+         it != grants->on_items.end(); ++it) {
+      const Grant& grant = **it;
+      if (full_below(grant.item_id())) break;
       // One sufficient grant is enough; a lower one never is on its own.
-      if (grant == nullptr || grant->level() < perm->required_level()) continue;
-      if (grant->target_case() == Grant::kItemId) {
-        const auto* item = items_.Find(grant->item_id());
-        if (item != nullptr && item->type() == item_type) offer(item->id());
-      } else if (grant->target_case() == Grant::kItemType &&
-                 grant->item_type() == item_type) {
-        const IdSet* all = items_by_type_.Find(
-            TypeKey(grant->organization_id(), grant->item_type()));
-        if (all == nullptr) continue;
-        for (auto it = all->upper_bound(*after); it != all->end(); ++it) {
-          if (found.size() == limit && *it >= *found.rbegin()) break;
-          offer(*it);
-        }
+      if (grant.level() < required) continue;
+      const auto* item = items_.Find(grant.item_id());
+      if (item != nullptr && item->type() == item_type) offer(item->id());
+    }
+    for (const auto& rule : grants->rules) {
+      if (rule->level() < required || rule->item_type() != item_type) {
+        continue;
+      }
+      const IdSet* all = items_by_type_.Find(
+          TypeKey(rule->organization_id(), rule->item_type()));
+      if (all == nullptr) continue;
+      for (auto it = all->upper_bound(*after); it != all->end(); ++it) {
+        if (full_below(*it)) break;
+        offer(*it);
       }
     }
   }

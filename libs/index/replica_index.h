@@ -171,8 +171,32 @@ class ReplicaView {
     model::v1::PermissionSet set;
     std::vector<uint64_t> bits;  // by catalog bit index
   };
-  using GrantList = std::vector<std::shared_ptr<const model::v1::Grant>>;
+  using GrantPtr = std::shared_ptr<const model::v1::Grant>;
+  using GrantList = std::vector<GrantPtr>;
   using IdSet = absl::btree_set<std::string>;
+
+  // Orders item grants by item id, then grant id. Transparent, so a set of
+  // them can be searched by item id alone.
+  struct ByItemThenId {
+    using is_transparent = void;
+    bool operator()(const GrantPtr& a, const GrantPtr& b) const {
+      if (a->item_id() != b->item_id()) return a->item_id() < b->item_id();
+      return a->id() < b->id();
+    }
+    bool operator()(const GrantPtr& a, absl::string_view item_id) const {
+      return a->item_id() < item_id;
+    }
+    bool operator()(absl::string_view item_id, const GrantPtr& b) const {
+      return item_id < b->item_id();
+    }
+  };
+  // The grants to one grantee: on single items in item id order, so the
+  // items a subject reaches can be listed by merging sorted sources and
+  // stopping after one page; and type-wide rules.
+  struct GranteeGrants {
+    absl::btree_set<GrantPtr, ByItemThenId> on_items;
+    GrantList rules;
+  };
 
   // How a grant reaches a principal, if it does.
   struct Reach {
@@ -228,7 +252,7 @@ class ReplicaView {
   CowMap<model::v1::Grant> grants_;
   CowMap<GrantList> item_grants_;    // item id -> grants on it
   CowMap<GrantList> rule_grants_;    // "org/type" -> rules
-  CowMap<IdSet> grants_by_grantee_;  // grantee key -> grant ids
+  CowMap<GranteeGrants> grants_by_grantee_;  // grantee key -> its grants
 };
 
 // The current view and how it advances. Thread-safe: Current() from any
