@@ -20,6 +20,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "libs/failpoint/failpoint.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
@@ -46,6 +48,10 @@ constexpr char kOldestRetainedKey[] = "oldest_retained";
 // Shared by every column family: reads of hot records should not each cost
 // a disk read.
 constexpr size_t kBlockCacheBytes = 64 << 20;
+
+// How long the store.before_publish failpoint lets replies go out before
+// it kills the process.
+constexpr absl::Duration kReplyGrace = absl::Milliseconds(200);
 
 // Writes are refused, before RocksDB sees them, while the disk holding the
 // store has less free space than this. A write-ahead log append that fails
@@ -656,13 +662,33 @@ class Store::Impl {
 
     // Commit what the group changed, in one write and one WAL sync.
     absl::Status commit_status;
+    // Set when a failpoint makes the writers hear of a failure although
+    // their group committed (an outcome a real client cannot tell apart
+    // from a lost reply).
+    absl::Status reply_status;
+    bool crash_before_publish = false;
     if (last > base) {
       batch.Put(Handle(Table::kMeta), ToSlice(kRevisionKey),
                 EncodeRevision(last));
       commit_status = Commit(batch, base, last);
+      if (commit_status.ok()) {
+        switch (failpoint::Evaluate("store.after_commit")) {
+          case failpoint::Action::kNone:
+            break;
+          case failpoint::Action::kCrash:
+            failpoint::Crash("store.after_commit");
+          case failpoint::Action::kError:
+            reply_status = failpoint::InjectedError("store.after_commit");
+            break;
+        }
+        crash_before_publish = failpoint::Evaluate("store.before_publish") ==
+                               failpoint::Action::kCrash;
+      }
     }
     if (commit_status.ok() && last > base) {
       committed_revision_.store(last, std::memory_order_release);
+    }
+    if (commit_status.ok() && last > base && !crash_before_publish) {
       absl::MutexLock lock(&listeners_mutex_);
       for (auto& [id, listener] : listeners_) listener(records);
     }
@@ -673,9 +699,18 @@ class Store::Impl {
       } else if (!commit_status.ok() && outcome.revision > base) {
         // It committed, or read what earlier writes of the group left.
         outcome.request->done.set_value(commit_status);
+      } else if (!reply_status.ok() && outcome.revision > base) {
+        outcome.request->done.set_value(reply_status);
       } else {
         outcome.request->done.set_value(outcome.revision);
       }
+    }
+
+    if (crash_before_publish) {
+      // The writers have their revisions; give their replies a moment to
+      // leave before dying with the change unpublished.
+      absl::SleepFor(kReplyGrace);
+      failpoint::Crash("store.before_publish");
     }
   }
 
@@ -689,6 +724,13 @@ class Store::Impl {
         Logger()->error("resuming {} failed: {}", options_.path,
                         resumed.ToString());
       }
+    }
+    if (absl::Status injected = failpoint::Hit("store.before_log");
+        !injected.ok()) {
+      absl::MutexLock lock(&stats_mutex_);
+      ++stats_.failed_groups;
+      return absl::UnavailableError(
+          absl::StrCat("write failed, nothing stored: ", injected.message()));
     }
     if (std::optional<uint64_t> free = FreeBytes();
         free.has_value() && *free < kMinFreeBytes) {
@@ -712,8 +754,14 @@ class Store::Impl {
                       last, options_.path, status.ToString());
       // NOTE: a write whose WAL append reached disk but whose sync failed may
       // still reappear on the next open; UNAVAILABLE means "unknown".
+      if (status.IsNoSpace()) {
+        return absl::UnavailableError(absl::StrCat(
+            "write failed: the disk holding ", options_.path,
+            " is full; writes resume once space is freed (",
+            status.ToString(), ")"));
+      }
       return absl::UnavailableError(absl::StrCat(
-          "commit failed: ", FromRocksDb(status, "write").message()));
+          "write failed: ", FromRocksDb(status, "write").message()));
     }
     needs_resume_ = false;
     ++stats_.groups;

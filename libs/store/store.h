@@ -155,7 +155,11 @@ class Store {
   // and returns its revision. If `fn` fails, returns its error and writes
   // nothing. If `fn` succeeds but changed no record, nothing is committed and
   // the current revision is returned. If the commit itself fails (disk full,
-  // I/O error), returns UNAVAILABLE and nothing of the group is visible.
+  // I/O error), returns UNAVAILABLE and nothing of the group is visible;
+  // for a full disk the message says so, and the next write after space
+  // returns resumes RocksDB from its read-only error state.
+  // The failpoints store.before_log, store.after_commit and
+  // store.before_publish (libs/failpoint) sit on this path.
   absl::StatusOr<int64_t> Write(std::string_view action, WriteFn fn);
 
   // A consistent view of the latest committed state.

@@ -9,11 +9,20 @@ tied to the real build:
   a numeric non-root user and copies in only the binary, and its runtime
   packages are exactly the Debian packages (dpkg -S) that own the shared
   libraries `ldd` lists for the binary in $WARDEN_BUILD_DIR.
-- Manifests (deploy/kubernetes): `kubectl kustomize` renders the example
-  overlay, every object passes the Kubernetes OpenAPI schemas
+- Manifests (deploy/kubernetes): the overlay's make-certs.sh makes the
+  TLS material in a copy of deploy/, `kubectl kustomize` renders the
+  example overlay, every object passes the Kubernetes OpenAPI schemas
   (tests/e2e/validate_k8s.mjs, npm kubernetes-models), and the flags,
-  ports, probes and file paths in the manifests are ones the binaries
-  accept (their --help) and agree with each other.
+  ports, probes and file paths (certificate mounts included) in the
+  manifests are ones the binaries accept (their --help) and agree with
+  each other. Both binaries then run with the rendered arguments, the
+  mounted files laid out from the rendered Secrets, and the sidecar must
+  reach SERVING over mutual TLS with the script's certificates.
+
+WARDEN_KUBECTL lists the kubectl binaries to render with, separated by
+colons (default: kubectl from PATH); all must render the same objects.
+Debian 12's kubectl 1.20 (embedded kustomize v2.0.3) is the oldest the
+manifests support.
 """
 
 import base64
@@ -23,11 +32,17 @@ import os
 import re
 import shlex
 import shutil
+import socket
 import subprocess
+import sys
 import tempfile
+import time
 import unittest
 
 import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import grpc_reflect  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.environ.get("WARDEN_SOURCE_DIR",
@@ -37,6 +52,18 @@ BUILD_DIR = os.environ.get("WARDEN_BUILD_DIR",
 DEPLOY_DIR = os.path.join(SOURCE_DIR, "deploy")
 OVERLAY = os.path.join("kubernetes", "overlays", "example")
 VALIDATOR = os.path.join(HERE, "validate_k8s.mjs")
+KUBECTLS = [k for k in os.environ.get("WARDEN_KUBECTL", "kubectl").split(
+    os.pathsep) if k]
+# The git-ignored files an operator provides, relative to the overlay: the
+# sidecar's credential and what make-certs.sh writes.
+SIDECAR_TOKEN = os.path.join("secrets", "sidecar.token")
+CERT_FILES = [os.path.join("secrets", name) for name in
+              ("ca.key", "ca.pem", "sidecar.pem", "sidecar.key")] + [
+    os.path.join("tokenservice", "secrets", name) for name in
+    ("ca.pem", "tokenservice.pem", "tokenservice.key")]
+# Flags that weaken transport security; the manifests need none of them.
+CONSENT_FLAGS = ("--allow-plaintext", "--allow-plaintext-upstream",
+                 "--allow-remote-callers")
 
 # image name in the manifests -> (Dockerfile, binary).
 IMAGES = {
@@ -51,11 +78,13 @@ BINARIES = {
 }
 # Packages in tools/dev's list that only developers need, not an image
 # build: compiler cache, test interpreters and code generators, rocksdb's
-# CLI, npm tools, kubectl, and clang for the fuzzers.
+# CLI, npm tools, kubectl, clang for the fuzzers, h2load for the load
+# cross-check and ip for the network-cut test.
 DEV_ONLY_PACKAGES = {"ccache", "python3", "python3-grpcio",
                      "python3-grpc-tools", "python3-protobuf",
                      "rocksdb-tools", "nodejs", "npm", "kubectl",
-                     "kubernetes-client", "clang-14", "libclang-rt-14-dev"}
+                     "kubernetes-client", "clang-14", "libclang-rt-14-dev",
+                     "nghttp2-client", "iproute2"}
 IMAGE_UID = 10001
 
 
@@ -323,10 +352,42 @@ class DockerfileTest(unittest.TestCase):
 
 # --- Kubernetes manifests ----------------------------------------------------
 
-def render(deploy_copy, subdir=""):
+def render(deploy_copy, subdir="", kubectl=None):
     return subprocess.run(
-        ["kubectl", "kustomize", os.path.join(deploy_copy, OVERLAY, subdir)],
+        [kubectl or KUBECTLS[0], "kustomize",
+         os.path.join(deploy_copy, OVERLAY, subdir)],
         text=True, capture_output=True)
+
+
+def comparable(objects):
+    """Rendered objects with what differs between kustomize versions
+    evened out: generated names' hash suffixes, and line breaks inside
+    base64 data."""
+    generated = {}
+    for o in objects:
+        if o["kind"] in ("Secret", "ConfigMap"):
+            name = o["metadata"]["name"]
+            generated[name] = re.sub(r"-[a-z0-9]{10}$", "-HASH", name)
+    text = json.dumps(objects, sort_keys=True)
+    for name, even in generated.items():
+        text = text.replace(f'"{name}"', f'"{even}"')
+    result = json.loads(text)
+    for o in result:
+        if o["kind"] == "Secret":
+            o["data"] = {k: re.sub(r"\s", "", v)
+                         for k, v in o.get("data", {}).items()}
+    return sorted(result, key=lambda o: (o["kind"], o["metadata"]["name"]))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def openssl(*args, stdin=None):
+    return subprocess.run(["openssl"] + list(args), input=stdin, text=True,
+                          capture_output=True)
 
 
 def containers_of(workload):
@@ -342,28 +403,41 @@ class ManifestTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        for tool in ("kubectl", "node"):
+        for tool in KUBECTLS + ["node", "openssl"]:
             if not shutil.which(tool):
                 raise AssertionError(f"{tool} is not installed; run "
                                      "tools/dev setup")
         cls.tmp = tempfile.mkdtemp(prefix="warden-deploy-")
         cls.deploy = os.path.join(cls.tmp, "deploy")
-        shutil.copytree(DEPLOY_DIR, cls.deploy,
-                        ignore=shutil.ignore_patterns("sidecar.token"))
-        # Rendering without the operator's secret files must fail, except
-        # for TokenService alone (the first-start step that makes them)...
-        cls.without_secret = render(cls.deploy)
+        # A copy without the operator's files, should the checkout have any.
+        shutil.copytree(DEPLOY_DIR, cls.deploy, ignore=shutil.ignore_patterns(
+            "sidecar.token", "*.pem", "*.key", "*.srl"))
+        overlay = os.path.join(cls.deploy, OVERLAY)
+        # Rendering without the secret files must fail...
+        cls.without_certificates = render(cls.deploy, "tokenservice")
+        # ...TokenService alone needs only the certificates (the first
+        # start makes the sidecar credential)...
+        cls.make_certs = subprocess.run(
+            [os.path.join(overlay, "make-certs.sh"), "warden", "30"],
+            text=True, capture_output=True)
+        if cls.make_certs.returncode != 0:
+            raise AssertionError("make-certs.sh failed:\n"
+                                 + cls.make_certs.stderr)
+        cls.without_credential = render(cls.deploy)
         cls.tokenservice_alone = render(cls.deploy, "tokenservice")
-        # ...and with them, succeed.
+        # ...and the whole overlay also the credential.
         cls.sidecar_token = "wst_" + os.urandom(16).hex()
-        with open(os.path.join(cls.deploy, OVERLAY, "secrets",
-                               "sidecar.token"), "w") as f:
+        with open(os.path.join(overlay, SIDECAR_TOKEN), "w") as f:
             f.write(cls.sidecar_token)
-        rendered = render(cls.deploy)
-        if rendered.returncode != 0:
-            raise AssertionError("kubectl kustomize failed:\n"
-                                 + rendered.stderr)
-        cls.objects = [o for o in yaml.safe_load_all(rendered.stdout) if o]
+        cls.renders = {}
+        for kubectl in KUBECTLS:
+            rendered = render(cls.deploy, kubectl=kubectl)
+            if rendered.returncode != 0:
+                raise AssertionError(f"{kubectl} kustomize failed:\n"
+                                     + rendered.stderr)
+            cls.renders[kubectl] = [
+                o for o in yaml.safe_load_all(rendered.stdout) if o]
+        cls.objects = cls.renders[KUBECTLS[0]]
         cls.flags = {name: parse_help(path)
                      for name, path in BINARIES.items()}
 
@@ -404,26 +478,58 @@ class ManifestTest(unittest.TestCase):
                 return (volumes or claims)[0], mount["mountPath"]
         self.fail(f"{container['name']}: nothing is mounted at {path}")
 
-    def test_secret_files_are_required_and_not_committed(self):
-        self.assertNotEqual(self.without_secret.returncode, 0)
-        self.assertIn("sidecar.token", self.without_secret.stderr)
-        tracked = subprocess.run(
-            ["git", "-C", SOURCE_DIR, "ls-files", "--",
-             os.path.join("deploy", OVERLAY, "secrets")],
-            check=True, text=True, capture_output=True).stdout.split()
-        self.assertEqual(
-            tracked, [os.path.join("deploy", OVERLAY, "secrets",
-                                   ".gitignore")])
-        secret = self.find("Secret")[0]
-        self.assertTrue(secret["metadata"]["name"].startswith(
-            "warden-sidecar-credential-"))
+    def test_every_kubectl_renders_the_same_objects(self):
+        first = comparable(self.objects)
+        for kubectl, objects in self.renders.items():
+            self.assertEqual(comparable(objects), first,
+                             f"{kubectl} renders other objects than "
+                             f"{KUBECTLS[0]}")
 
-    def test_token_service_renders_alone_without_secrets(self):
+    def test_secret_files_are_required_and_not_committed(self):
+        self.assertNotEqual(self.without_certificates.returncode, 0)
+        self.assertIn("tokenservice.pem", self.without_certificates.stderr)
+        self.assertNotEqual(self.without_credential.returncode, 0)
+        self.assertIn("sidecar.token", self.without_credential.stderr)
+        for secrets in ("secrets", os.path.join("tokenservice", "secrets")):
+            path = os.path.join("deploy", OVERLAY, secrets)
+            tracked = subprocess.run(
+                ["git", "-C", SOURCE_DIR, "ls-files", "--", path],
+                check=True, text=True, capture_output=True).stdout.split()
+            self.assertEqual(tracked, [os.path.join(path, ".gitignore")])
+        # Every file the operator or make-certs.sh puts there is ignored.
+        made = sorted(os.path.relpath(os.path.join(root, name),
+                                      os.path.join(self.deploy, OVERLAY))
+                      for root, _, names in os.walk(
+                          os.path.join(self.deploy, OVERLAY))
+                      for name in names if root.endswith("secrets")
+                      and name != ".gitignore")
+        self.assertEqual(made, sorted(CERT_FILES + [SIDECAR_TOKEN]))
+        ignored = subprocess.run(
+            ["git", "-C", SOURCE_DIR, "check-ignore", "--no-index", "--"]
+            + [os.path.join("deploy", OVERLAY, f) for f in made],
+            text=True, capture_output=True).stdout.split()
+        self.assertEqual(len(ignored), len(made), ignored)
+        names = sorted(re.sub(r"-[a-z0-9]{10}$", "", s["metadata"]["name"])
+                       for s in self.find("Secret"))
+        self.assertEqual(names, ["tokenservice-tls",
+                                 "warden-sidecar-credential",
+                                 "warden-sidecar-tls"])
+        # The CA's key is in no Secret.
+        with open(os.path.join(self.deploy, OVERLAY, "secrets",
+                               "ca.key")) as f:
+            ca_key = f.read().strip()
+        for secret in self.find("Secret"):
+            for value in secret["data"].values():
+                self.assertNotIn(ca_key, base64.b64decode(value).decode())
+
+    def test_token_service_renders_alone_without_credential(self):
         self.assertEqual(self.tokenservice_alone.returncode, 0,
                          self.tokenservice_alone.stderr)
         alone = [o for o in yaml.safe_load_all(
             self.tokenservice_alone.stdout) if o]
-        self.assertNotIn("Secret", [o["kind"] for o in alone])
+        self.assertEqual([o["metadata"]["name"][:len("tokenservice-tls")]
+                          for o in alone if o["kind"] == "Secret"],
+                         ["tokenservice-tls"])
         # The same objects as in the full overlay, so applying the full
         # overlay later changes nothing of TokenService.
         for o in alone:
@@ -489,20 +595,27 @@ class ManifestTest(unittest.TestCase):
             for flag in ("--log-format", "--log-level"):
                 self.assertIn(flag, args, where)
             self.assertEqual(args["--log-format"], "json")
+            for flag in CONSENT_FLAGS:
+                self.assertNotIn(flag, args, f"{where}: TLS needs no {flag}")
 
-            host, port = port_of(args.get("--listen",
-                                          flags["--listen"]["default"]))
-            self.assertEqual(host, "0.0.0.0",
+            # Probes dial the health port on the pod IP: plaintext gRPC
+            # (the kubelet's probes cannot speak TLS) serving only health.
+            health_host, health_port = port_of(args["--health-listen"])
+            self.assertEqual(health_host, "0.0.0.0",
                              f"{where}: probes dial the pod IP")
-            # The gRPC port, then the metrics port when there is one.
-            expected = [port]
-            metrics = args.get("--metrics-listen",
-                               flags["--metrics-listen"]["default"])
-            if metrics:
-                metrics_host, metrics_port = port_of(metrics)
-                self.assertEqual(metrics_host, "0.0.0.0",
-                                 f"{where}: Prometheus scrapes the pod IP")
-                expected.append(metrics_port)
+            # The container lists exactly the ports others reach on the pod
+            # IP, in the order of these flags; a loopback listener is not
+            # one of them.
+            expected = []
+            for flag in ("--listen", "--health-listen", "--metrics-listen"):
+                address = args.get(flag, flags[flag]["default"])
+                if not address:
+                    continue
+                host, port = port_of(address)
+                self.assertIn(host, ("0.0.0.0", "127.0.0.1"),
+                              f"{where}: {flag}")
+                if host == "0.0.0.0":
+                    expected.append(port)
             ports = container["ports"]
             self.assertEqual([p["containerPort"] for p in ports], expected,
                              where)
@@ -511,7 +624,8 @@ class ManifestTest(unittest.TestCase):
                 self.assertIsNotNone(probe, f"{where}: no {kind}")
                 action = probe.get("grpc") or probe.get("tcpSocket")
                 self.assertIsNotNone(action, f"{where}: {kind}")
-                self.assertEqual(action["port"], port, f"{where}: {kind}")
+                self.assertEqual(action["port"], health_port,
+                                 f"{where}: {kind}")
             # Readiness is gRPC health (grpc.health.v1), never just TCP.
             self.assertIn("grpc", container["readinessProbe"])
             self.assertNotIn("service", container["readinessProbe"]["grpc"])
@@ -553,7 +667,8 @@ class ManifestTest(unittest.TestCase):
             self.assertIn(flag, args)
 
         # Headless Service for the StatefulSet, ClusterIP for clients.
-        _, port = port_of(args["--listen"])
+        host, port = port_of(args["--listen"])
+        self.assertEqual(host, "0.0.0.0", "sidecars dial the pod")
         labels = sts["spec"]["template"]["metadata"]["labels"]
         headless = self.find("Service", sts["spec"]["serviceName"])[0]
         self.assertEqual(headless["spec"]["clusterIP"], "None")
@@ -600,7 +715,10 @@ class ManifestTest(unittest.TestCase):
         deployment, sidecar = sidecars[0]
         pod = deployment["spec"]["template"]
         args = parse_args(sidecar["args"])
-        _, authz_port = port_of(args["--listen"])
+        authz_host, authz_port = port_of(args["--listen"])
+        # Plaintext and without credentials: loopback only, which the
+        # sidecar accepts without a consent flag.
+        self.assertEqual(authz_host, "127.0.0.1")
 
         # A native sidecar: started before, stopped after the application.
         self.assertIn(sidecar, pod["spec"].get("initContainers", []))
@@ -645,6 +763,8 @@ class ManifestTest(unittest.TestCase):
             for p in rule["ports"]:
                 self.assertIn(p["port"], app_ports)
                 self.assertNotEqual(p["port"], authz_port)
+                self.assertNotEqual(
+                    p["port"], port_of(args["--health-listen"])[1])
 
         # A PodDisruptionBudget covers the application's pods.
         budgets = [b for b in self.find("PodDisruptionBudget")
@@ -680,6 +800,203 @@ class ManifestTest(unittest.TestCase):
             if binary == "authz_service":
                 self.assertEqual(workload["spec"]["template"]["metadata"][
                     "labels"].get("warden.io/role"), "authz-sidecar")
+
+    def mounted_file(self, workload, container, path):
+        """The content of file `path` as the pod sees it: a key of the
+        Secret or ConfigMap mounted there."""
+        volume, mount_path = self.volume_source(workload, container, path)
+        key = os.path.relpath(path, mount_path)
+        if "secret" in volume:
+            data = self.find("Secret", volume["secret"]["secretName"])[0][
+                "data"]
+            self.assertIn(key, data, f"{path}: the Secret has no {key}")
+            return base64.b64decode(data[key]).decode()
+        self.assertIn("configMap", volume, f"{path}: not from a volume")
+        data = self.find("ConfigMap", volume["configMap"]["name"])[0]["data"]
+        self.assertIn(key, data, f"{path}: the ConfigMap has no {key}")
+        return data[key]
+
+    def write_temp(self, name, content):
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            f.write(content)
+        return path
+
+    def test_mutual_tls_material(self):
+        sts = self.find("StatefulSet", "tokenservice")[0]
+        server = sts["spec"]["template"]["spec"]["containers"][0]
+        server_args = parse_args(server["args"])
+        (deployment, sidecar), = [(w, c) for w, c, b in
+                                  self.warden_containers()
+                                  if b == "authz_service"]
+        sidecar_args = parse_args(sidecar["args"])
+        files = {}
+        for workload, container, args, flags in (
+                (sts, server, server_args,
+                 ("--tls-cert", "--tls-key", "--tls-client-ca")),
+                (deployment, sidecar, sidecar_args,
+                 ("--tls-ca", "--tls-client-cert", "--tls-client-key"))):
+            for flag in flags:
+                self.assertIn(flag, args)
+                files[flag] = self.write_temp(
+                    flag.strip("-") + ".pem",
+                    self.mounted_file(workload, container, args[flag]))
+                volume, _ = self.volume_source(workload, container,
+                                               args[flag])
+                self.assertIn("secret", volume, f"{flag} is not a Secret")
+                self.assertEqual(volume["secret"]["defaultMode"] & 0o007, 0,
+                                 f"{flag}: keys must not be world-readable")
+            # Whole-Secret mounts only: a subPath mount never sees a
+            # rotated Secret, so reloading would find nothing new.
+            for mount in container["volumeMounts"]:
+                self.assertNotIn("subPath", mount)
+
+        # TokenService's certificate chains to the CA the sidecar trusts,
+        # is for servers, names the host the sidecar dials and matches its
+        # key; the sidecar's certificate chains to the client CA and is for
+        # clients.
+        checks = [
+            ("--tls-ca", "--tls-cert", "sslserver"),
+            ("--tls-client-ca", "--tls-client-cert", "sslclient")]
+        for ca, cert, purpose in checks:
+            verified = openssl("verify", "-purpose", purpose, "-CAfile",
+                               files[ca], files[cert])
+            self.assertEqual(verified.returncode, 0,
+                             f"{cert} vs {ca}: " + verified.stdout
+                             + verified.stderr)
+        wrong = openssl("verify", "-purpose", "sslclient", "-CAfile",
+                        files["--tls-client-ca"], files["--tls-cert"])
+        self.assertNotEqual(wrong.returncode, 0,
+                            "the server certificate must not be a client's")
+        for cert, key in (("--tls-cert", "--tls-key"),
+                          ("--tls-client-cert", "--tls-client-key")):
+            from_cert = openssl("x509", "-noout", "-pubkey", "-in",
+                                files[cert])
+            from_key = openssl("pkey", "-pubout", "-in", files[key])
+            self.assertEqual(from_cert.returncode, 0, from_cert.stderr)
+            self.assertEqual(from_cert.stdout, from_key.stdout,
+                             f"{key} is not the key of {cert}")
+        names = openssl("x509", "-noout", "-ext", "subjectAltName", "-in",
+                        files["--tls-cert"]).stdout
+        host, _ = port_of(sidecar_args["--token-service"])
+        self.assertRegex(names, rf"DNS:{re.escape(host)}(,|$|\s)")
+        self.assertIn("DNS:localhost", names, "for the run test below")
+
+    def lay_out_pod_files(self, workload, container, root):
+        """Writes the container's Secret and ConfigMap mounts under root,
+        and returns its arguments with mount paths and listen addresses
+        moved there and to free loopback ports."""
+        pod = workload["spec"]["template"]["spec"]
+        volumes = {v["name"]: v for v in pod.get("volumes", [])}
+        mounts = []
+        for mount in container.get("volumeMounts", []):
+            target = root + mount["mountPath"]
+            os.makedirs(target, exist_ok=True)
+            mounts.append(mount["mountPath"])
+            volume = volumes.get(mount["name"])
+            if volume is None:
+                continue  # the data volume's claim: an empty directory
+            if "secret" in volume:
+                data = {k: base64.b64decode(v).decode() for k, v in
+                        self.find("Secret", volume["secret"]["secretName"])[
+                            0]["data"].items()}
+            else:
+                data = self.find("ConfigMap",
+                                 volume["configMap"]["name"])[0]["data"]
+            for key, value in data.items():
+                with open(os.path.join(target, key), "w") as f:
+                    f.write(value)
+        args = parse_args(container["args"])
+        ports = {}
+        for flag, value in args.items():
+            if any(value == m or value.startswith(m + "/") for m in mounts):
+                args[flag] = root + value
+            elif value.startswith("0.0.0.0:") or value.startswith(
+                    "127.0.0.1:"):
+                ports[flag] = free_port()
+                args[flag] = f"127.0.0.1:{ports[flag]}"
+        return args, ports
+
+    def wait_serving(self, address, process, log_path):
+        deadline = time.monotonic() + 60
+        status = None
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                status = grpc_reflect.health(address)
+                if status == "SERVING":
+                    return
+            except grpc_reflect.CallError:
+                pass
+            time.sleep(0.2)
+        with open(log_path) as f:
+            self.fail(f"{address} not SERVING (last {status}, exit "
+                      f"{process.poll()}):\n{f.read()[-3000:]}")
+
+    def test_binaries_run_with_the_rendered_arguments(self):
+        """TokenService and the sidecar start with exactly the rendered
+        arguments (files from the rendered Secrets and ConfigMap at the
+        mounted paths, moved under a temp root; ports on loopback), and the
+        sidecar follows TokenService over mutual TLS with make-certs.sh's
+        certificates until it reports SERVING on its health port."""
+        root = os.path.join(self.tmp, "run")
+        sts = self.find("StatefulSet", "tokenservice")[0]
+        server = sts["spec"]["template"]["spec"]["containers"][0]
+        server_args, server_ports = self.lay_out_pod_files(sts, server, root)
+        (deployment, sidecar), = [(w, c) for w, c, b in
+                                  self.warden_containers()
+                                  if b == "authz_service"]
+        sidecar_root = os.path.join(self.tmp, "run-sidecar")
+        sidecar_args, sidecar_ports = self.lay_out_pod_files(
+            deployment, sidecar, sidecar_root)
+        processes = []
+        try:
+            server_log = os.path.join(self.tmp, "token_service.log")
+            with open(server_log, "w") as log:
+                processes.append(subprocess.Popen(
+                    [BINARIES["token_service"]] + [
+                        f"{k}={v}" for k, v in server_args.items()],
+                    stdout=log, stderr=subprocess.STDOUT))
+            self.wait_serving(
+                f"127.0.0.1:{server_ports['--health-listen']}",
+                processes[0], server_log)
+            # The gRPC port itself speaks only TLS.
+            with self.assertRaises(grpc_reflect.CallError):
+                grpc_reflect.health(
+                    f"127.0.0.1:{server_ports['--listen']}")
+
+            # The sidecar's credential: the first start's bootstrap token
+            # (the README's step 2), in place of the test's stand-in.
+            with open(os.path.join(server_args["--data-dir"],
+                                   "bootstrap-sidecar.token")) as f:
+                token = f.read()
+            with open(sidecar_args["--credential-file"], "w") as f:
+                f.write(token)
+            _, port = port_of(parse_args(sidecar["args"])["--token-service"])
+            self.assertEqual(port, port_of(parse_args(server["args"])[
+                "--listen"])[1])
+            # The certificate names localhost too, so only the port moves.
+            sidecar_args["--token-service"] = \
+                f"localhost:{server_ports['--listen']}"
+            sidecar_log = os.path.join(self.tmp, "authz_service.log")
+            with open(sidecar_log, "w") as log:
+                processes.append(subprocess.Popen(
+                    [BINARIES["authz_service"]] + [
+                        f"{k}={v}" for k, v in sidecar_args.items()],
+                    stdout=log, stderr=subprocess.STDOUT))
+            self.wait_serving(
+                f"127.0.0.1:{sidecar_ports['--health-listen']}",
+                processes[1], sidecar_log)
+            # The decision port answers on loopback, in plaintext.
+            self.assertEqual(grpc_reflect.health(
+                f"127.0.0.1:{sidecar_ports['--listen']}"), "SERVING")
+        finally:
+            for process in reversed(processes):
+                process.terminate()
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
 
 
 if __name__ == "__main__":

@@ -144,7 +144,28 @@ function modulePath(apiVersion) {
   return `kubernetes-models/${apiVersion}`;
 }
 
-async function validateObject(object) {
+// The base64 of Secret data and ConfigMap binaryData as the API server
+// reads it: its decoder skips line breaks, which newer kustomize writes
+// into long values (a YAML block scalar), while the schema's "byte"
+// format does not allow them.
+function withoutBase64LineBreaks(object) {
+  const copy = structuredClone(object);
+  for (const field of ["data", "binaryData"]) {
+    const values = copy[field];
+    if ((copy.kind === "Secret" || field === "binaryData") &&
+        values && typeof values === "object") {
+      for (const key of Object.keys(values)) {
+        if (typeof values[key] === "string") {
+          values[key] = values[key].replace(/[\r\n]/g, "");
+        }
+      }
+    }
+  }
+  return copy;
+}
+
+async function validateObject(original) {
+  const object = withoutBase64LineBreaks(original);
   const { apiVersion, kind } = object;
   const path = modulePath(apiVersion);
   if (!path || !kind) return "has no apiVersion or kind";

@@ -13,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
 #include "libs/clock/clock.h"
+#include "libs/failpoint/failpoint.h"
 #include "libs/store/records.h"
 #include "rocksdb/db.h"
 
@@ -492,6 +493,63 @@ TEST_F(StoreTest, ReadViewIsConsistent) {
 }
 
 // Revisions encode so that byte order is numeric order.
+// A write that fails before reaching the log (failpoint "error") answers
+// UNAVAILABLE, stores nothing, uses no revision and is not published; reads
+// go on, and the next write after the fault takes the next revision.
+TEST_F(StoreTest, FailedLogWriteStoresNothingAndRecovers) {
+  std::unique_ptr<Store> store = OpenStore();
+  ASSERT_TRUE(store->Write("test.put", PutFn("a", "1")).ok());
+  std::vector<int64_t> published;
+  store->AddCommitListener([&](const std::vector<ChangeRecord>& records) {
+    for (const auto& record : records) published.push_back(record.revision());
+  });
+
+  ASSERT_TRUE(failpoint::Configure("store.before_log=error").ok());
+  absl::StatusOr<int64_t> failed = store->Write("test.put", PutFn("b", "2"));
+  failpoint::DisarmAll();
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(absl::StrContains(failed.status().message(), "write failed"))
+      << failed.status();
+  EXPECT_EQ(store->committed_revision(), 1);
+  EXPECT_EQ(store->stats().failed_groups, 1);
+  EXPECT_EQ(ReadValue(*store, Table::kOrganizations, "a"), "1");
+  EXPECT_EQ(ReadValue(*store, Table::kOrganizations, "b"), "<absent>");
+  EXPECT_TRUE(published.empty());
+
+  absl::StatusOr<int64_t> next = store->Write("test.put", PutFn("c", "3"));
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(*next, 2);
+  std::vector<ChangeRecord> changes;
+  ASSERT_TRUE(store->ReadChanges(0, 10, &changes).ok());
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_EQ(changes[1].revision(), 2);
+  EXPECT_EQ(changes[1].changes(0).record().organization().id(), "c");
+  EXPECT_EQ(published, std::vector<int64_t>{2});
+}
+
+// A commit whose reply is lost (failpoint "error" after the commit) is
+// durable and published although its writer heard UNAVAILABLE.
+TEST_F(StoreTest, LostReplyAfterCommitKeepsTheWrite) {
+  std::unique_ptr<Store> store = OpenStore();
+  std::vector<int64_t> published;
+  store->AddCommitListener([&](const std::vector<ChangeRecord>& records) {
+    for (const auto& record : records) published.push_back(record.revision());
+  });
+
+  ASSERT_TRUE(failpoint::Configure("store.after_commit=error").ok());
+  absl::StatusOr<int64_t> lost = store->Write("test.put", PutFn("a", "1"));
+  failpoint::DisarmAll();
+  EXPECT_EQ(lost.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store->committed_revision(), 1);
+  EXPECT_EQ(ReadValue(*store, Table::kOrganizations, "a"), "1");
+  EXPECT_EQ(published, std::vector<int64_t>{1});
+
+  store.reset();
+  store = OpenStore();
+  EXPECT_EQ(store->committed_revision(), 1);
+  EXPECT_EQ(ReadValue(*store, Table::kOrganizations, "a"), "1");
+}
+
 TEST(StoreEncodingTest, RevisionsSortNumerically) {
   EXPECT_EQ(DecodeRevision(EncodeRevision(0)), 0);
   EXPECT_EQ(DecodeRevision(EncodeRevision(1234567890123)), 1234567890123);
