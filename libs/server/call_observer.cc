@@ -109,8 +109,9 @@ class CallObserver : public grpc::experimental::Interceptor {
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     using Hook = grpc::experimental::InterceptionHookPoints;
-    if (methods->QueryInterceptionHookPoint(
-            Hook::POST_RECV_INITIAL_METADATA)) {
+    bool received_metadata =
+        methods->QueryInterceptionHookPoint(Hook::POST_RECV_INITIAL_METADATA);
+    if (received_metadata) {
       std::string request_id;
       auto* metadata = methods->GetRecvInitialMetadata();
       auto it = metadata->find(kRequestIdMetadata);
@@ -128,7 +129,18 @@ class CallObserver : public grpc::experimental::Interceptor {
                                                  request_id_);
     }
     if (methods->QueryInterceptionHookPoint(Hook::PRE_SEND_STATUS)) {
+      ScopedRequestId scope(request_id_);
       Finish(methods->GetSendStatus().error_code());
+    }
+    if (received_metadata) {
+      // In the synchronous server, proceeding past the received metadata
+      // (and request message) runs the handler on this thread before
+      // Proceed returns, so every line the handler logs carries the id. In
+      // a callback or async server the handler runs later and elsewhere;
+      // the scope then ends here and leaks onto no other request.
+      ScopedRequestId scope(request_id_);
+      methods->Proceed();
+      return;
     }
     methods->Proceed();
   }

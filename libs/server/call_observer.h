@@ -4,7 +4,9 @@
 // Watches every RPC a server handles: gives it a request id (the caller's
 // "x-request-id" metadata, or a new one, echoed back in the initial
 // metadata), counts it by method and status code, times it, and writes one
-// access-log line with who called (never a secret).
+// access-log line with who called (never a secret). Synchronous handlers
+// run inside a ScopedRequestId (logging.h), so every line they log carries
+// the request id.
 
 #include <memory>
 #include <string>

@@ -44,19 +44,51 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   }
   Logger("server")->info("listening on {} (port {})", options.listen_address,
                          port);
-  return std::unique_ptr<GrpcServer>(new GrpcServer(std::move(server), port));
+
+  std::unique_ptr<grpc::Server> health_server;
+  int health_port = 0;
+  if (!options.health_listen_address.empty()) {
+    // No services registered: the builder adds only the default health
+    // service (and the reflection plugin's), and no call observer, so
+    // probes stay out of the access log and the request metrics.
+    grpc::ServerBuilder health_builder;
+    health_builder.AddListeningPort(options.health_listen_address,
+                                    grpc::InsecureServerCredentials(),
+                                    &health_port);
+    health_server = health_builder.BuildAndStart();
+    if (health_server == nullptr || health_port == 0) {
+      server->Shutdown();
+      return absl::UnavailableError(absl::StrCat(
+          "cannot listen for health probes on ",
+          options.health_listen_address,
+          ": the address is invalid or already in use"));
+    }
+    Logger("server")->info("health probes on {} (port {}), plaintext",
+                           options.health_listen_address, health_port);
+  }
+  return std::unique_ptr<GrpcServer>(
+      new GrpcServer(std::move(server), port, std::move(health_server),
+                     health_port));
 }
 
-GrpcServer::GrpcServer(std::unique_ptr<grpc::Server> server, int port)
-    : server_(std::move(server)), port_(port) {
+GrpcServer::GrpcServer(std::unique_ptr<grpc::Server> server, int port,
+                       std::unique_ptr<grpc::Server> health_server,
+                       int health_port)
+    : server_(std::move(server)),
+      port_(port),
+      health_server_(std::move(health_server)),
+      health_port_(health_port) {
   SetServing(true);
 }
 
 GrpcServer::~GrpcServer() { Shutdown(absl::Seconds(5)); }
 
 void GrpcServer::SetServing(bool serving) {
-  if (auto* health = server_->GetHealthCheckService()) {
-    health->SetServingStatus(serving);
+  for (grpc::Server* server : {server_.get(), health_server_.get()}) {
+    if (server == nullptr) continue;
+    if (auto* health = server->GetHealthCheckService()) {
+      health->SetServingStatus(serving);
+    }
   }
 }
 
@@ -65,6 +97,11 @@ void GrpcServer::Shutdown(absl::Duration grace) {
   server_->Shutdown(std::chrono::system_clock::now() +
                     absl::ToChronoMicroseconds(grace));
   server_->Wait();
+  // The probe port goes last, answering NOT_SERVING while calls drain.
+  if (health_server_ != nullptr) {
+    health_server_->Shutdown(std::chrono::system_clock::now());
+    health_server_->Wait();
+  }
 }
 
 void GrpcServer::Wait() { server_->Wait(); }

@@ -2,8 +2,8 @@
 #define WARDEN_LIBS_SERVER_GRPC_SERVER_H_
 
 // The server setup both services share: gRPC server reflection, the standard
-// grpc.health.v1.Health service, listening, and a graceful stop that drains
-// calls in flight.
+// grpc.health.v1.Health service (also on a plaintext probe port if asked),
+// listening, and a graceful stop that drains calls in flight.
 
 #include <memory>
 #include <string>
@@ -22,6 +22,11 @@ struct GrpcServerOptions {
   std::string listen_address;
   // Credentials for the listening port; insecure when null.
   std::shared_ptr<grpc::ServerCredentials> credentials;
+  // "host:port" of a second, plaintext port that serves only
+  // grpc.health.v1.Health with the same status, for Kubernetes' gRPC
+  // probes, which cannot speak TLS; none when empty. Health status is not a
+  // secret, and no other service is reachable there.
+  std::string health_listen_address;
   // Services to serve. Not owned; must outlive the server.
   std::vector<grpc::Service*> services;
   // Largest request accepted, in bytes.
@@ -42,6 +47,8 @@ class GrpcServer {
 
   // The port actually bound.
   int port() const { return port_; }
+  // The health port actually bound; 0 without health_listen_address.
+  int health_port() const { return health_port_; }
 
   // Sets every service's health status (SERVING or NOT_SERVING).
   void SetServing(bool serving);
@@ -54,10 +61,13 @@ class GrpcServer {
   void Wait();
 
  private:
-  GrpcServer(std::unique_ptr<grpc::Server> server, int port);
+  GrpcServer(std::unique_ptr<grpc::Server> server, int port,
+             std::unique_ptr<grpc::Server> health_server, int health_port);
 
   std::unique_ptr<grpc::Server> server_;
   int port_;
+  std::unique_ptr<grpc::Server> health_server_;  // May be null.
+  int health_port_;
 };
 
 // Blocks until the process receives SIGTERM or SIGINT and returns the signal

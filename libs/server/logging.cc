@@ -12,6 +12,25 @@
 namespace warden::server {
 namespace {
 
+thread_local std::string current_request_id;
+
+// "%*" in the text pattern: "request_id=ID " inside a request, else nothing.
+class RequestIdFlag : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg&, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    if (current_request_id.empty()) return;
+    static constexpr absl::string_view kKey = "request_id=";
+    dest.append(kKey.data(), kKey.data() + kKey.size());
+    dest.append(current_request_id.data(),
+                current_request_id.data() + current_request_id.size());
+    dest.push_back(' ');
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<RequestIdFlag>();
+  }
+};
+
 // Writes each record as one JSON object per line.
 class JsonFormatter : public spdlog::formatter {
  public:
@@ -26,13 +45,21 @@ class JsonFormatter : public spdlog::formatter {
     gmtime_r(&seconds, &utc);
     char stamp[32];
     std::strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &utc);
+    // The request id is checked to be plain ASCII (call_observer.cc) but
+    // escaped anyway: a log line must stay one JSON object.
+    std::string request_id =
+        current_request_id.empty()
+            ? ""
+            : absl::StrCat("\"request_id\":\"",
+                           JsonEscape(current_request_id), "\",");
     std::string line = absl::StrFormat(
         "{\"time\":\"%s.%06dZ\",\"level\":\"%s\",\"logger\":\"%s\","
-        "\"msg\":\"%s\"}\n",
+        "%s\"msg\":\"%s\"}\n",
         stamp, static_cast<int>(micros % 1000000),
         spdlog::level::to_string_view(msg.level).data(),
         JsonEscape(absl::string_view(msg.logger_name.data(),
                                     msg.logger_name.size())),
+        request_id,
         JsonEscape(absl::string_view(msg.payload.data(), msg.payload.size())));
     dest.append(line.data(), line.data() + line.size());
   }
@@ -57,13 +84,26 @@ void Apply(spdlog::logger& logger, const LogSettings& settings) {
   if (settings.json) {
     logger.set_formatter(std::make_unique<JsonFormatter>());
   } else {
-    logger.set_formatter(std::make_unique<spdlog::pattern_formatter>(
-        "%Y-%m-%dT%H:%M:%S.%fZ %^%-5l%$ [%n] %v",
-        spdlog::pattern_time_type::utc));
+    auto formatter = std::make_unique<spdlog::pattern_formatter>(
+        spdlog::pattern_time_type::utc);
+    formatter->add_flag<RequestIdFlag>('*').set_pattern(
+        "%Y-%m-%dT%H:%M:%S.%fZ %^%-5l%$ [%n] %*%v");
+    logger.set_formatter(std::move(formatter));
   }
 }
 
 }  // namespace
+
+ScopedRequestId::ScopedRequestId(absl::string_view request_id)
+    : previous_(std::move(current_request_id)) {
+  current_request_id.assign(request_id.data(), request_id.size());
+}
+
+ScopedRequestId::~ScopedRequestId() {
+  current_request_id = std::move(previous_);
+}
+
+const std::string& CurrentRequestId() { return current_request_id; }
 
 std::string JsonEscape(absl::string_view s) {
   std::string out;

@@ -2,7 +2,9 @@
 #define WARDEN_LIBS_SERVER_LOGGING_H_
 
 // Process-wide logging setup shared by both services: one named spdlog
-// logger per component, human-readable or JSON lines on stderr.
+// logger per component, human-readable or JSON lines on stderr. A line
+// written while a thread handles a request carries that request's id
+// ("request_id=..." in text, a "request_id" field in JSON).
 
 #include <memory>
 #include <string>
@@ -24,6 +26,25 @@ std::shared_ptr<spdlog::logger> Logger(const std::string& component);
 
 // Escapes a string for use inside a JSON string literal.
 std::string JsonEscape(absl::string_view s);
+
+// Makes every line this thread logs carry `request_id` until the scope
+// ends, then restores the previous id ("" for none). Set around a request's
+// handler (libs/server/call_observer.cc does). Loggers format on the
+// calling thread, so the id is the one of the request being handled there.
+// Not movable; create and destroy on the same thread.
+class ScopedRequestId {
+ public:
+  explicit ScopedRequestId(absl::string_view request_id);
+  ~ScopedRequestId();
+  ScopedRequestId(const ScopedRequestId&) = delete;
+  ScopedRequestId& operator=(const ScopedRequestId&) = delete;
+
+ private:
+  std::string previous_;
+};
+
+// The request id this thread is handling, "" when none.
+const std::string& CurrentRequestId();
 
 }  // namespace warden::server
 

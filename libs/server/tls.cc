@@ -21,12 +21,21 @@ absl::Status CheckReadable(absl::string_view setting, const std::string& path) {
   return absl::OkStatus();
 }
 
+absl::Status CheckReloadInterval(unsigned int seconds) {
+  if (seconds == 0) {
+    return absl::InvalidArgumentError(
+        "--tls-reload-seconds must be at least 1");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const ServerTlsFiles& files) {
   for (auto status : {CheckReadable("--tls-cert", files.cert_file),
-                      CheckReadable("--tls-key", files.key_file)}) {
+                      CheckReadable("--tls-key", files.key_file),
+                      CheckReloadInterval(files.reload_seconds)}) {
     if (!status.ok()) return status;
   }
   if (!files.client_ca_file.empty()) {
@@ -36,7 +45,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
   auto provider =
       std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
           files.key_file, files.cert_file, files.client_ca_file,
-          kTlsReloadSeconds);
+          files.reload_seconds);
   grpc::experimental::TlsServerCredentialsOptions options(provider);
   options.watch_identity_key_cert_pairs();
   if (files.client_ca_file.empty()) {
@@ -53,8 +62,10 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
 
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>>
 MakeChannelCredentials(const ClientTlsFiles& files) {
-  auto readable = CheckReadable("--tls-ca", files.ca_file);
-  if (!readable.ok()) return readable;
+  for (auto status : {CheckReadable("--tls-ca", files.ca_file),
+                      CheckReloadInterval(files.reload_seconds)}) {
+    if (!status.ok()) return status;
+  }
   if (files.cert_file.empty() != files.key_file.empty()) {
     return absl::InvalidArgumentError(
         "--tls-client-cert and --tls-client-key go together: set both or "
@@ -68,7 +79,8 @@ MakeChannelCredentials(const ClientTlsFiles& files) {
   }
   auto provider =
       std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
-          files.key_file, files.cert_file, files.ca_file, kTlsReloadSeconds);
+          files.key_file, files.cert_file, files.ca_file,
+          files.reload_seconds);
   grpc::experimental::TlsChannelCredentialsOptions options;
   options.set_certificate_provider(provider);
   options.watch_root_certs();

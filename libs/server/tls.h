@@ -21,6 +21,9 @@ struct ServerTlsFiles {
   // certificate, which must chain to this CA or the handshake fails; calls
   // that need one check HasVerifiedClientCertificate.
   std::string client_ca_file;
+  // Seconds between checks of the files for a new certificate or CA; a
+  // connection opened after a check uses what it found.
+  unsigned int reload_seconds = 60;
 };
 
 struct ClientTlsFiles {
@@ -29,13 +32,12 @@ struct ClientTlsFiles {
   // This client's certificate chain and key, for mutual TLS; optional.
   std::string cert_file;
   std::string key_file;
+  // As in ServerTlsFiles.
+  unsigned int reload_seconds = 60;
 };
 
-// How often the files are checked for changes.
-inline constexpr unsigned int kTlsReloadSeconds = 60;
-
 // Server credentials, or INVALID_ARGUMENT naming a file that is missing or
-// unreadable, or a key without a certificate.
+// unreadable, a key without a certificate, or a reload interval of 0.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const ServerTlsFiles& files);
 

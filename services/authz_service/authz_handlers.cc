@@ -151,8 +151,8 @@ grpc::ServerUnaryReactor* AuthzHandlers::Authenticate(
       return tokens::AuthFailureStatus(*principal.failure);
     }
     deps_.usage->Record(principal.subject.organization_id(),
-                        principal.token_id, principal.token_generation, now);
-    *response->mutable_subject() = std::move(principal.subject);
+                        principal.token_id(), principal.token_generation, now);
+    *response->mutable_subject() = principal.subject.ToProto();
     response->set_revision(view.revision());
     return absl::OkStatus();
   });
@@ -257,14 +257,14 @@ grpc::ServerUnaryReactor* AuthzHandlers::Authorize(
     CountDecision(decision->reason);
     // The token authenticated, so it was used, whatever the decision.
     deps_.usage->Record(principal.subject.organization_id(),
-                        principal.token_id, principal.token_generation, now);
+                        principal.token_id(), principal.token_generation, now);
     response->set_allowed(decision->allowed);
     response->set_reason(decision->reason);
     auto* actor = response->mutable_actor();
     actor->set_kind(principal.subject.kind());
     actor->set_id(principal.subject.subject_id());
     actor->set_display_name(principal.subject.display_name());
-    *response->mutable_subject() = std::move(principal.subject);
+    *response->mutable_subject() = principal.subject.ToProto();
     response->set_revision(view.revision());
     return absl::OkStatus();
   });

@@ -105,6 +105,7 @@ absl::StatusOr<std::unique_ptr<AuthzServiceApp>> AuthzServiceApp::Start(
 
   server::GrpcServerOptions options;
   options.listen_address = config.listen_address;
+  options.health_listen_address = config.health_listen_address;
   options.services = {app->handlers_.get()};
   options.observer.registry = app->metrics_.get();
   // A line per decision would drown the sidecar's log; per-method counts

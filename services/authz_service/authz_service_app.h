@@ -49,6 +49,9 @@ struct AuthzServiceConfig {
   bool allow_plaintext_upstream = false;
   // Prometheus metrics over HTTP ("host:port"); none when empty.
   std::string metrics_listen_address;
+  // A port serving only grpc.health.v1 ("host:port"), for Kubernetes probes
+  // on the pod IP while --listen stays on localhost; none when empty.
+  std::string health_listen_address;
   // A file holding the service-user token with platform.replication.
   std::string credential_file;
   // The token itself; when set, credential_file is not read (tests).

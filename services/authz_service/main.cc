@@ -45,12 +45,21 @@ int main(int argc, char** argv) {
                  "(mutual TLS); reloaded when it changes");
   cli.add_option("--tls-client-key", config.upstream_tls.key_file,
                  "PEM private key for --tls-client-cert");
+  cli.add_option("--tls-reload-seconds", config.upstream_tls.reload_seconds,
+                 "Seconds between checks of the --tls-* files for rotated "
+                 "certificates; connections opened after a check use them")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 86400u));
   cli.add_flag("--allow-plaintext-upstream", config.allow_plaintext_upstream,
                "Follow a TokenService on another machine without TLS");
   cli.add_option("--metrics-listen", config.metrics_listen_address,
                  "host:port for Prometheus metrics over HTTP (/metrics); "
                  "none when empty")
       ->capture_default_str();
+  cli.add_option("--health-listen", config.health_listen_address,
+                 "host:port serving only grpc.health.v1, for Kubernetes "
+                 "probes on the pod IP while --listen stays on localhost; "
+                 "none when empty");
   cli.add_option("--log-level", log_level, "trace, debug, info, warn or error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));

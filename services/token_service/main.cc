@@ -6,6 +6,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/time/time.h"
 #include "libs/clock/clock.h"
+#include "libs/failpoint/failpoint.h"
 #include "libs/server/config_sources.h"
 #include "libs/server/grpc_server.h"
 #include "libs/server/logging.h"
@@ -83,12 +84,21 @@ int main(int argc, char** argv) {
                  "PEM CA bundle for client certificates. When set, the change "
                  "stream and usage reports need a client certificate from "
                  "this CA (mutual TLS for AuthzService sidecars)");
+  cli.add_option("--tls-reload-seconds", config.tls.reload_seconds,
+                 "Seconds between checks of the --tls-* files for rotated "
+                 "certificates; connections opened after a check use them")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 86400u));
   cli.add_flag("--allow-plaintext", config.allow_plaintext,
                "Serve without TLS on an address other machines can reach");
   cli.add_option("--metrics-listen", config.metrics_listen_address,
                  "host:port for Prometheus metrics over HTTP (/metrics); "
                  "none when empty")
       ->capture_default_str();
+  cli.add_option("--health-listen", config.health_listen_address,
+                 "host:port for a plaintext gRPC port serving only "
+                 "grpc.health.v1, for Kubernetes gRPC probes (they cannot "
+                 "use TLS); none when empty");
   cli.add_option("--rate-limit-per-second",
                  config.caller_limits.calls_per_second,
                  "Calls per second one authenticated caller may make")
@@ -122,6 +132,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto log = warden::server::Logger("token_service");
+  std::string failpoints;
+  auto armed = warden::failpoint::ConfigureFromEnvironment(&failpoints);
+  if (!armed.ok()) {
+    std::cerr << "WARDEN_FAILPOINTS: " << armed.message() << "\n";
+    return 2;
+  }
+  if (!failpoints.empty()) {
+    log->warn("failpoints armed for a fault test: {}", failpoints);
+  }
 
   warden::server::BlockTerminationSignals();
   warden::SystemClock clock;

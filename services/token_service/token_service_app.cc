@@ -197,6 +197,7 @@ absl::StatusOr<std::unique_ptr<TokenServiceApp>> TokenServiceApp::Start(
   server::GrpcServerOptions server_options;
   server_options.listen_address = config.listen_address;
   server_options.credentials = credentials;
+  server_options.health_listen_address = config.health_listen_address;
   server_options.observer.registry = app->metrics_.get();
   for (const auto& service : app->services_) {
     server_options.services.push_back(service.get());

@@ -45,6 +45,9 @@ struct TokenServiceConfig {
   bool allow_plaintext = false;
   // Prometheus metrics over HTTP ("host:port"); none when empty.
   std::string metrics_listen_address;
+  // A plaintext port serving only grpc.health.v1 ("host:port"), for probes
+  // that cannot speak TLS; none when empty.
+  std::string health_listen_address;
   // Per-caller rate and the slow-down for peers with bad credentials.
   CallerLimits caller_limits;
   // The change stream: the in-memory ring and follower lag limit, how long
