@@ -917,6 +917,23 @@ class ManifestTest(unittest.TestCase):
                 args[flag] = f"127.0.0.1:{ports[flag]}"
         return args, ports
 
+    def start_serving(self, binary, args, ports):
+        """Starts `binary` with `args` ({flag: value}), logging to a file
+        in the test's directory, and waits until its health port serves."""
+        log_path = os.path.join(self.tmp, f"{binary}.log")
+        with open(log_path, "w") as log:
+            process = subprocess.Popen(
+                [BINARIES[binary]] + [f"{k}={v}" for k, v in args.items()],
+                stdout=log, stderr=subprocess.STDOUT)
+        try:
+            self.wait_serving(f"127.0.0.1:{ports['--health-listen']}",
+                              process, log_path)
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+        return process
+
     def wait_serving(self, address, process, log_path):
         deadline = time.monotonic() + 60
         status = None
@@ -950,15 +967,8 @@ class ManifestTest(unittest.TestCase):
             deployment, sidecar, sidecar_root)
         processes = []
         try:
-            server_log = os.path.join(self.tmp, "token_service.log")
-            with open(server_log, "w") as log:
-                processes.append(subprocess.Popen(
-                    [BINARIES["token_service"]] + [
-                        f"{k}={v}" for k, v in server_args.items()],
-                    stdout=log, stderr=subprocess.STDOUT))
-            self.wait_serving(
-                f"127.0.0.1:{server_ports['--health-listen']}",
-                processes[0], server_log)
+            processes.append(self.start_serving(
+                "token_service", server_args, server_ports))
             # The gRPC port itself speaks only TLS.
             with self.assertRaises(grpc_reflect.CallError):
                 grpc_reflect.health(
@@ -977,15 +987,8 @@ class ManifestTest(unittest.TestCase):
             # The certificate names localhost too, so only the port moves.
             sidecar_args["--token-service"] = \
                 f"localhost:{server_ports['--listen']}"
-            sidecar_log = os.path.join(self.tmp, "authz_service.log")
-            with open(sidecar_log, "w") as log:
-                processes.append(subprocess.Popen(
-                    [BINARIES["authz_service"]] + [
-                        f"{k}={v}" for k, v in sidecar_args.items()],
-                    stdout=log, stderr=subprocess.STDOUT))
-            self.wait_serving(
-                f"127.0.0.1:{sidecar_ports['--health-listen']}",
-                processes[1], sidecar_log)
+            processes.append(self.start_serving(
+                "authz_service", sidecar_args, sidecar_ports))
             # The decision port answers on loopback, in plaintext.
             self.assertEqual(grpc_reflect.health(
                 f"127.0.0.1:{sidecar_ports['--listen']}"), "SERVING")
