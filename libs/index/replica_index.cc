@@ -146,9 +146,12 @@ ReplicaView::ReplicaView(const ReplicaView& other)
       grants_(other.grants_),
       item_grants_(other.item_grants_),
       rule_grants_(other.rule_grants_),
-      grants_by_grantee_(other.grants_by_grantee_) {}
+      grants_by_grantee_(other.grants_by_grantee_),
+      resolved_users_(other.resolved_users_),
+      resolved_service_users_(other.resolved_service_users_) {}
 
 void ReplicaView::Seal() {
+  RebuildPendingSubjects();
   organizations_.Seal();
   permission_sets_.Seal();
   users_.Seal();
@@ -166,6 +169,8 @@ void ReplicaView::Seal() {
   item_grants_.Seal();
   rule_grants_.Seal();
   grants_by_grantee_.Seal();
+  resolved_users_.Seal();
+  resolved_service_users_.Seal();
 }
 
 // ---- Applying records ------------------------------------------------------
@@ -182,6 +187,17 @@ std::vector<uint64_t> ReplicaView::BitsOf(
     bits[it->second / 64] |= uint64_t{1} << (it->second % 64);
   }
   return bits;
+}
+
+ReplicaView::PermissionSetEntry ReplicaView::SetEntryOf(
+    const model::v1::PermissionSet& set) const {
+  std::vector<std::string> sorted(set.permissions().begin(),
+                                  set.permissions().end());
+  std::sort(sorted.begin(), sorted.end());
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+  return PermissionSetEntry{
+      set, BitsOf(set),
+      std::make_shared<const std::vector<std::string>>(std::move(sorted))};
 }
 
 void ReplicaView::SetCatalog(const model::v1::PermissionCatalog& catalog) {
@@ -207,29 +223,31 @@ absl::Status ReplicaView::Upsert(const Record& record) {
     case Record::kCatalog:
       SetCatalog(record.catalog());
       break;
-    case Record::kPermissionSet: {
-      PermissionSetEntry entry{record.permission_set(),
-                               BitsOf(record.permission_set())};
-      permission_sets_.Put(record.permission_set().id(), std::move(entry));
+    case Record::kPermissionSet:
+      permission_sets_.Put(record.permission_set().id(),
+                           SetEntryOf(record.permission_set()));
+      pending_.permission_sets.insert(record.permission_set().id());
       break;
-    }
     case Record::kUser:
       users_.Put(record.user().id(), record.user());
+      pending_.users.insert(record.user().id());
       break;
     case Record::kServiceUser:
       service_users_.Put(record.service_user().id(), record.service_user());
+      pending_.service_users.insert(record.service_user().id());
       break;
     case Record::kToken: {
       const auto& token = record.token();
       if (const auto* old = tokens_.Find(token.id());
           old != nullptr && old->secret_digest() != token.secret_digest()) {
-        const std::string* owner = token_by_digest_.Find(old->secret_digest());
-        if (owner != nullptr && *owner == token.id()) {
+        const auto* owner = token_by_digest_.Find(old->secret_digest());
+        if (owner != nullptr && owner->id() == token.id()) {
           token_by_digest_.Erase(old->secret_digest());
         }
       }
-      tokens_.Put(token.id(), token);
-      token_by_digest_.Put(token.secret_digest(), token.id());
+      auto shared = std::make_shared<const model::v1::Token>(token);
+      tokens_.Put(token.id(), shared);
+      token_by_digest_.Put(token.secret_digest(), std::move(shared));
       break;
     }
     case Record::kGroup:
@@ -317,18 +335,21 @@ absl::Status ReplicaView::Remove(const Record& record) {
       break;
     case Record::kPermissionSet:
       permission_sets_.Erase(record.permission_set().id());
+      pending_.permission_sets.insert(record.permission_set().id());
       break;
     case Record::kUser:
       users_.Erase(record.user().id());
+      pending_.users.insert(record.user().id());
       break;
     case Record::kServiceUser:
       service_users_.Erase(record.service_user().id());
+      pending_.service_users.insert(record.service_user().id());
       break;
     case Record::kToken: {
       const auto* old = tokens_.Find(record.token().id());
       if (old == nullptr) break;
-      const std::string* owner = token_by_digest_.Find(old->secret_digest());
-      if (owner != nullptr && *owner == old->id()) {
+      const auto* owner = token_by_digest_.Find(old->secret_digest());
+      if (owner != nullptr && owner->id() == old->id()) {
         token_by_digest_.Erase(old->secret_digest());
       }
       tokens_.Erase(record.token().id());
@@ -384,93 +405,197 @@ absl::Status ReplicaView::Remove(const Record& record) {
 
 // ---- Subjects --------------------------------------------------------------
 
-void ReplicaView::FillSubject(const model::v1::Token* token,
-                              absl::string_view org_id,
-                              model::v1::SubjectKind kind,
-                              absl::string_view subject_id, Principal& out,
-                              bool& subject_active) const {
-  auto& subject = out.subject;
-  subject.set_organization_id(std::string(org_id));
-  subject.set_subject_id(std::string(subject_id));
-  // Without a presented token the subject is filled as TokenService's
-  // reference fills it: a user's token kind, a service user's own token.
-  if (token != nullptr) {
-    subject.set_token_id(token->id());
-    subject.set_token_kind(token->kind());
-  } else if (kind == model::v1::SUBJECT_KIND_USER) {
-    subject.set_token_kind(model::v1::TOKEN_KIND_USER);
-  } else {
-    subject.set_token_kind(model::v1::TOKEN_KIND_SERVICE_USER);
-    const auto* service_user = service_users_.Find(subject_id);
-    if (service_user != nullptr) {
-      subject.set_token_id(service_user->token_id());
-    }
+namespace {
+
+const std::string& EmptyString() {
+  static const auto* empty = new std::string();
+  return *empty;
+}
+
+const std::vector<std::string>& EmptyNames() {
+  static const auto* empty = new std::vector<std::string>();
+  return *empty;
+}
+
+}  // namespace
+
+const std::string& SubjectRef::organization_id() const {
+  if (token_) return token_->organization_id();
+  return resolved_ ? resolved_->organization_id : EmptyString();
+}
+
+model::v1::SubjectKind SubjectRef::kind() const {
+  // A presented token decides the kind, as TokenService decides it.
+  if (token_) {
+    return token_->kind() == model::v1::TOKEN_KIND_USER
+               ? model::v1::SUBJECT_KIND_USER
+               : model::v1::SUBJECT_KIND_SERVICE_USER;
   }
-  std::vector<std::string> set_ids;
-  subject_active = false;
-  if (kind == model::v1::SUBJECT_KIND_USER) {
-    subject.set_kind(model::v1::SUBJECT_KIND_USER);
-    const auto* user = users_.Find(subject_id);
-    if (user != nullptr) {
-      subject.set_display_name(user->display_name());
-      subject.set_login_allowed(true);
-      set_ids.push_back(user->permission_set_id());
-      subject_active = user->status() == model::v1::USER_STATUS_ACTIVE;
-    }
-  } else {
-    subject.set_kind(model::v1::SUBJECT_KIND_SERVICE_USER);
-    const auto* service_user = service_users_.Find(subject_id);
-    if (service_user != nullptr) {
-      subject.set_display_name(service_user->name());
-      subject.set_login_allowed(false);
-      set_ids.assign(service_user->permission_set_ids().begin(),
-                     service_user->permission_set_ids().end());
-      subject_active = true;
-    }
+  return resolved_ ? resolved_->kind : model::v1::SUBJECT_KIND_UNSPECIFIED;
+}
+
+const std::string& SubjectRef::subject_id() const {
+  if (token_) return token_->subject_id();
+  return resolved_ ? resolved_->subject_id : EmptyString();
+}
+
+const std::string& SubjectRef::display_name() const {
+  return resolved_ ? resolved_->display_name : EmptyString();
+}
+
+const std::vector<std::string>& SubjectRef::permission_set_ids() const {
+  return resolved_ ? resolved_->permission_set_ids : EmptyNames();
+}
+
+const std::vector<std::string>& SubjectRef::permissions() const {
+  return resolved_ ? *resolved_->permissions : EmptyNames();
+}
+
+const std::string& SubjectRef::token_id() const {
+  if (token_) return token_->id();
+  return resolved_ ? resolved_->own_token_id : EmptyString();
+}
+
+model::v1::TokenKind SubjectRef::token_kind() const {
+  if (token_) return token_->kind();
+  if (!resolved_) return model::v1::TOKEN_KIND_UNSPECIFIED;
+  return resolved_->kind == model::v1::SUBJECT_KIND_USER
+             ? model::v1::TOKEN_KIND_USER
+             : model::v1::TOKEN_KIND_SERVICE_USER;
+}
+
+model::v1::AuthenticatedSubject SubjectRef::ToProto() const {
+  model::v1::AuthenticatedSubject subject;
+  subject.set_organization_id(organization_id());
+  subject.set_kind(kind());
+  subject.set_subject_id(subject_id());
+  subject.set_display_name(display_name());
+  for (const auto& id : permission_set_ids()) {
+    subject.add_permission_set_ids(id);
   }
+  for (const auto& name : permissions()) subject.add_permissions(name);
+  subject.set_login_allowed(login_allowed());
+  subject.set_token_id(token_id());
+  subject.set_token_kind(token_kind());
+  return subject;
+}
+
+const std::string& Principal::token_id() const {
+  return subject.token_ ? subject.token_->id() : EmptyString();
+}
+
+ResolvedSubject ReplicaView::ResolveUser(const model::v1::User& user) const {
+  ResolvedSubject out;
+  out.organization_id = user.organization_id();
+  out.kind = model::v1::SUBJECT_KIND_USER;
+  out.subject_id = user.id();
+  out.display_name = user.display_name();
+  out.login_allowed = true;
+  out.permission_set_ids.push_back(user.permission_set_id());
+  const auto* entry = permission_sets_.Find(user.permission_set_id());
+  out.permissions = entry != nullptr
+                        ? entry->sorted_permissions
+                        : std::make_shared<const std::vector<std::string>>();
+  out.active = user.status() == model::v1::USER_STATUS_ACTIVE;
+  out.user_status = user.status();
+  return out;
+}
+
+ResolvedSubject ReplicaView::ResolveServiceUser(
+    const model::v1::ServiceUser& service_user) const {
+  ResolvedSubject out;
+  out.organization_id = service_user.organization_id();
+  out.kind = model::v1::SUBJECT_KIND_SERVICE_USER;
+  out.subject_id = service_user.id();
+  out.display_name = service_user.name();
+  out.login_allowed = false;
+  out.permission_set_ids.assign(service_user.permission_set_ids().begin(),
+                                service_user.permission_set_ids().end());
   std::set<std::string> permissions;
-  for (const auto& set_id : set_ids) {
-    subject.add_permission_set_ids(set_id);
+  for (const auto& set_id : out.permission_set_ids) {
     const auto* entry = permission_sets_.Find(set_id);
     if (entry == nullptr) continue;
-    permissions.insert(entry->set.permissions().begin(),
-                       entry->set.permissions().end());
+    permissions.insert(entry->sorted_permissions->begin(),
+                       entry->sorted_permissions->end());
   }
-  for (const auto& permission : permissions) subject.add_permissions(permission);
+  out.permissions = std::make_shared<const std::vector<std::string>>(
+      permissions.begin(), permissions.end());
+  out.own_token_id = service_user.token_id();
+  out.active = true;
+  return out;
+}
+
+void ReplicaView::RebuildPendingSubjects() {
+  PendingSubjects& pending = pending_;
+  // A changed set changes every subject holding it. Sets change rarely, so
+  // a scan of the subjects is cheaper than keeping a reverse index.
+  if (!pending.permission_sets.empty()) {
+    users_.ForEach([&](const std::string& id, const model::v1::User& user) {
+      if (pending.permission_sets.contains(user.permission_set_id())) {
+        pending.users.insert(id);
+      }
+    });
+    service_users_.ForEach(
+        [&](const std::string& id, const model::v1::ServiceUser& service_user) {
+          for (const auto& set_id : service_user.permission_set_ids()) {
+            if (pending.permission_sets.contains(set_id)) {
+              pending.service_users.insert(id);
+              break;
+            }
+          }
+        });
+  }
+  for (const auto& id : pending.users) {
+    const auto* user = users_.Find(id);
+    if (user == nullptr) {
+      resolved_users_.Erase(id);
+    } else {
+      resolved_users_.Put(id, ResolveUser(*user));
+    }
+  }
+  for (const auto& id : pending.service_users) {
+    const auto* service_user = service_users_.Find(id);
+    if (service_user == nullptr) {
+      resolved_service_users_.Erase(id);
+    } else {
+      resolved_service_users_.Put(id, ResolveServiceUser(*service_user));
+    }
+  }
+  pending_ = PendingSubjects();
 }
 
 Principal ReplicaView::PrincipalForToken(
-    const model::v1::Token& token, absl::Time now,
+    const TokenPtr& token, absl::Time now,
     const LocalUseLookup& local_use) const {
   Principal principal;
-  principal.token_id = token.id();
-  principal.token_generation = token.generation();
+  principal.token_generation = token->generation();
 
   // Expiry counts from the later of the replicated use and a use this
   // process saw itself but TokenService may not have recorded yet.
   tokens::EffectiveState state;
   std::optional<LocalUse> local =
-      local_use ? local_use(token.id()) : std::nullopt;
-  if (local.has_value() && local->generation == token.generation() &&
-      local->used_at > tokens::FromProto(token.last_used_at())) {
-    model::v1::Token used = token;
+      local_use ? local_use(token->id()) : std::nullopt;
+  if (local.has_value() && local->generation == token->generation() &&
+      local->used_at > tokens::FromProto(token->last_used_at())) {
+    model::v1::Token used = *token;
     *used.mutable_last_used_at() = tokens::ToProto(local->used_at);
     state = tokens::StateAt(used, now);
   } else {
-    state = tokens::StateAt(token, now);
+    state = tokens::StateAt(*token, now);
   }
 
-  bool subject_active = false;
-  FillSubject(&token, token.organization_id(),
-              token.kind() == model::v1::TOKEN_KIND_USER
-                  ? model::v1::SUBJECT_KIND_USER
-                  : model::v1::SUBJECT_KIND_SERVICE_USER,
-              token.subject_id(), principal, subject_active);
+  const bool user_token = token->kind() == model::v1::TOKEN_KIND_USER;
+  principal.subject.token_ = token;
+  principal.subject.resolved_ =
+      user_token ? resolved_users_.FindPtr(token->subject_id())
+                 : resolved_service_users_.FindPtr(token->subject_id());
+  const bool subject_active =
+      principal.subject.resolved_ != nullptr &&
+      principal.subject.resolved_->active;
   principal.failure = tokens::FailureFor(state);
   if (!principal.failure.has_value() && !subject_active) {
-    principal.failure = token.kind() == model::v1::TOKEN_KIND_USER
-                            ? model::v1::AUTH_FAILURE_OWNER_INACTIVE
-                            : model::v1::AUTH_FAILURE_UNKNOWN;
+    principal.failure = user_token ? model::v1::AUTH_FAILURE_OWNER_INACTIVE
+                                   : model::v1::AUTH_FAILURE_UNKNOWN;
   }
   principal.active = !principal.failure.has_value();
   return principal;
@@ -486,15 +611,13 @@ Principal ReplicaView::ResolveToken(absl::string_view presented,
     principal.failure = model::v1::AUTH_FAILURE_MALFORMED;
     return principal;
   }
-  const std::string* token_id = token_by_digest_.Find(parsed->digest);
-  const model::v1::Token* token =
-      token_id == nullptr ? nullptr : tokens_.Find(*token_id);
+  TokenPtr token = token_by_digest_.FindPtr(parsed->digest);
   if (token == nullptr ||
       !secrets::DigestsEqual(token->secret_digest(), parsed->digest)) {
     principal.failure = model::v1::AUTH_FAILURE_UNKNOWN;
     return principal;
   }
-  return PrincipalForToken(*token, now, local_use);
+  return PrincipalForToken(token, now, local_use);
 }
 
 absl::StatusOr<Principal> ReplicaView::ResolveSubjectId(
@@ -502,47 +625,43 @@ absl::StatusOr<Principal> ReplicaView::ResolveSubjectId(
     const LocalUseLookup& local_use) const {
   std::string_view id(subject_id.data(), subject_id.size());
   if (ids::IsValidId(id, ids::kUser)) {
-    const auto* user = users_.Find(subject_id);
-    if (user == nullptr) {
+    auto resolved = resolved_users_.FindPtr(subject_id);
+    if (resolved == nullptr) {
       return absl::NotFoundError(
           absl::StrCat("no user ", subject_id, " in the replica"));
     }
     Principal principal;
-    bool active = false;
-    FillSubject(nullptr, user->organization_id(), model::v1::SUBJECT_KIND_USER,
-                subject_id, principal, active);
-    principal.active = active;
-    principal.inactive_reason =
-        warden::decision::UserInactiveReason(principal.subject,
-                                             user->status());
+    principal.subject.resolved_ = std::move(resolved);
+    principal.active = principal.subject.resolved_->active;
+    if (!principal.active) {
+      principal.inactive_reason = warden::decision::UserInactiveReason(
+          principal.subject.ToProto(), principal.subject.resolved_->user_status);
+    }
     return principal;
   }
   if (ids::IsValidId(id, ids::kServiceUser)) {
-    const auto* service_user = service_users_.Find(subject_id);
-    if (service_user == nullptr) {
+    auto resolved = resolved_service_users_.FindPtr(subject_id);
+    if (resolved == nullptr) {
       return absl::NotFoundError(
           absl::StrCat("no service user ", subject_id, " in the replica"));
     }
     // A service user acts only through its one token, so it is as active
     // as that token.
-    const auto* token = tokens_.Find(service_user->token_id());
+    TokenPtr token = tokens_.FindPtr(resolved->own_token_id);
     if (token != nullptr) {
-      Principal principal = PrincipalForToken(*token, now, local_use);
+      Principal principal = PrincipalForToken(token, now, local_use);
       if (principal.failure.has_value()) {
         principal.inactive_reason = warden::decision::ServiceUserTokenReason(
-            principal.subject, *principal.failure);
+            principal.subject.ToProto(), *principal.failure);
       }
       principal.failure.reset();
       return principal;
     }
     Principal principal;
-    bool active = false;
-    FillSubject(nullptr, service_user->organization_id(),
-                model::v1::SUBJECT_KIND_SERVICE_USER, subject_id, principal,
-                active);
+    principal.subject.resolved_ = std::move(resolved);
     principal.active = false;
     principal.inactive_reason = warden::decision::ServiceUserTokenReason(
-        principal.subject, model::v1::AUTH_FAILURE_UNKNOWN);
+        principal.subject.ToProto(), model::v1::AUTH_FAILURE_UNKNOWN);
     return principal;
   }
   return absl::InvalidArgumentError(
@@ -683,7 +802,7 @@ absl::StatusOr<Decision> ReplicaView::Decide(
   };
   const auto& subject = principal.subject;
   if (explanation != nullptr) {
-    *explanation->mutable_subject() = subject;
+    *explanation->mutable_subject() = subject.ToProto();
     explanation->set_permission(std::string(permission));
     explanation->set_required_level(perm->required_level());
   }

@@ -36,10 +36,65 @@
 
 namespace warden::index {
 
+// A user or service user as Authenticate and decisions see it: what
+// model::v1::AuthenticatedSubject says of it apart from the token. The view
+// builds one per subject when the subject or one of its permission sets
+// changes and shares it with every Principal naming the subject, so
+// resolving copies a pointer rather than the names. Immutable.
+struct ResolvedSubject {
+  std::string organization_id;
+  model::v1::SubjectKind kind = model::v1::SUBJECT_KIND_UNSPECIFIED;
+  std::string subject_id;
+  std::string display_name;
+  bool login_allowed = false;
+  // As the subject names them, known to the replica or not.
+  std::vector<std::string> permission_set_ids;
+  // The union of the permissions of the known sets, sorted. Never null.
+  std::shared_ptr<const std::vector<std::string>> permissions;
+  // A service user's own token; empty for a user.
+  std::string own_token_id;
+  // A user whose status is ACTIVE, or any known service user.
+  bool active = false;
+  model::v1::UserStatus user_status = model::v1::USER_STATUS_UNSPECIFIED;
+};
+
+// The subject of a Principal: a shared ResolvedSubject and the token it was
+// resolved through, read with the accessors of
+// model::v1::AuthenticatedSubject. Cheap to copy (two shared pointers).
+// References it returns are valid while the SubjectRef is alive.
+class SubjectRef {
+ public:
+  const std::string& organization_id() const;
+  model::v1::SubjectKind kind() const;
+  const std::string& subject_id() const;
+  const std::string& display_name() const;
+  bool login_allowed() const { return resolved_ && resolved_->login_allowed; }
+  const std::vector<std::string>& permission_set_ids() const;
+  const std::vector<std::string>& permissions() const;
+  int permissions_size() const {
+    return static_cast<int>(permissions().size());
+  }
+  const std::string& permissions(int i) const { return permissions()[i]; }
+  const std::string& token_id() const;
+  model::v1::TokenKind token_kind() const;
+
+  // The same subject as a message, for responses and explanations.
+  model::v1::AuthenticatedSubject ToProto() const;
+
+ private:
+  friend class ReplicaView;
+  friend struct Principal;
+
+  // Null when the subject is not in the replica.
+  std::shared_ptr<const ResolvedSubject> resolved_;
+  // The token presented, or the service user's own token; may be null.
+  std::shared_ptr<const model::v1::Token> token_;
+};
+
 // A subject as a decision sees it, resolved from a token or an id.
 struct Principal {
   // Who it is. For an inactive subject, what is known of it.
-  model::v1::AuthenticatedSubject subject;
+  SubjectRef subject;
   // Whether the subject is active (token valid and user active).
   bool active = false;
   // Why a token did not authenticate; nullopt when active or named by id.
@@ -47,8 +102,9 @@ struct Principal {
   // For an inactive subject named by id: why, as the fragment
   // decision::Summary puts in a SUBJECT_INACTIVE summary.
   std::string inactive_reason;
-  // The token presented, or the service user's own token; for usage reports.
-  std::string token_id;
+  // The token presented, or the service user's own token; empty if none.
+  // For usage reports.
+  const std::string& token_id() const;
   int64_t token_generation = 0;
 };
 
@@ -170,7 +226,10 @@ class ReplicaView {
   struct PermissionSetEntry {
     model::v1::PermissionSet set;
     std::vector<uint64_t> bits;  // by catalog bit index
+    // set.permissions() sorted and without repeats; never null.
+    std::shared_ptr<const std::vector<std::string>> sorted_permissions;
   };
+  using TokenPtr = std::shared_ptr<const model::v1::Token>;
   using GrantPtr = std::shared_ptr<const model::v1::Grant>;
   using GrantList = std::vector<GrantPtr>;
   using IdSet = absl::btree_set<std::string>;
@@ -210,11 +269,15 @@ class ReplicaView {
   void SetCatalog(const model::v1::PermissionCatalog& catalog);
   std::vector<uint64_t> BitsOf(const model::v1::PermissionSet& set) const;
 
-  Principal PrincipalForToken(const model::v1::Token& token, absl::Time now,
+  PermissionSetEntry SetEntryOf(const model::v1::PermissionSet& set) const;
+  Principal PrincipalForToken(const TokenPtr& token, absl::Time now,
                               const LocalUseLookup& local_use) const;
-  void FillSubject(const model::v1::Token* token, absl::string_view org_id,
-                   model::v1::SubjectKind kind, absl::string_view subject_id,
-                   Principal& out, bool& subject_active) const;
+  // Builds the shared subjects of the users and service users the current
+  // batch touched, directly or through one of their permission sets.
+  void RebuildPendingSubjects();
+  ResolvedSubject ResolveUser(const model::v1::User& user) const;
+  ResolvedSubject ResolveServiceUser(
+      const model::v1::ServiceUser& service_user) const;
 
   // The permission sets among the principal's that contain `bit`.
   std::vector<std::string> SetsWithPermission(const Principal& principal,
@@ -241,7 +304,7 @@ class ReplicaView {
   CowMap<model::v1::User> users_;
   CowMap<model::v1::ServiceUser> service_users_;
   CowMap<model::v1::Token> tokens_;
-  CowMap<std::string> token_by_digest_;  // digest -> token id
+  CowMap<model::v1::Token> token_by_digest_;  // digest -> the token
   CowMap<model::v1::Group> groups_;
   CowMap<Memberships> user_groups_;  // user id -> group ids
   CowMap<model::v1::Site> sites_;
@@ -253,6 +316,17 @@ class ReplicaView {
   CowMap<GrantList> item_grants_;    // item id -> grants on it
   CowMap<GrantList> rule_grants_;    // "org/type" -> rules
   CowMap<GranteeGrants> grants_by_grantee_;  // grantee key -> its grants
+  CowMap<ResolvedSubject> resolved_users_;     // user id -> subject
+  CowMap<ResolvedSubject> resolved_service_users_;
+
+  // What the applier's batch touched and RebuildPendingSubjects must
+  // rebuild. Never copied into the next view; empty once sealed.
+  struct PendingSubjects {
+    absl::flat_hash_set<std::string> users;
+    absl::flat_hash_set<std::string> service_users;
+    absl::flat_hash_set<std::string> permission_sets;
+  };
+  PendingSubjects pending_;
 };
 
 // The current view and how it advances. Thread-safe: Current() from any

@@ -243,6 +243,74 @@ TEST_F(ReplicaIndexTest, EveryDecisionPath) {
             model::v1::DECISION_REASON_SUBJECT_INACTIVE);
 }
 
+// A resolved subject follows changes to its user, service user and
+// permission sets, while a principal resolved earlier keeps what it saw.
+TEST_F(ReplicaIndexTest, ResolvedSubjectsFollowChanges) {
+  Principal before = UserPrincipal();
+  Record set;
+  Record user;
+  Record service_user;
+  for (const auto& r : w_.records) {
+    if (r.has_permission_set() && r.permission_set().id() == w_.pset) set = r;
+    if (r.has_user()) user = r;
+    if (r.has_service_user()) service_user = r;
+  }
+
+  // A set shrinks: the user it belongs to loses the permission.
+  set.mutable_permission_set()->clear_permissions();
+  set.mutable_permission_set()->add_permissions("templates.view");
+  Put(set);
+  Principal after = UserPrincipal();
+  ASSERT_EQ(after.subject.permissions_size(), 1);
+  EXPECT_EQ(after.subject.permissions(0), "templates.view");
+  EXPECT_EQ(before.subject.permissions_size(), 3);
+  EXPECT_EQ(Reason(after, "inspections.view", w_.inspection),
+            model::v1::DECISION_REASON_PERMISSION_MISSING);
+
+  // The user is renamed and moved to the narrow set.
+  user.mutable_user()->set_display_name("Ada L.");
+  user.mutable_user()->set_permission_set_id(w_.narrow_pset);
+  Put(user);
+  after = UserPrincipal();
+  EXPECT_EQ(after.subject.display_name(), "Ada L.");
+  ASSERT_EQ(after.subject.permission_set_ids().size(), 1u);
+  EXPECT_EQ(after.subject.permission_set_ids()[0], w_.narrow_pset);
+  EXPECT_EQ(after.subject.ToProto().token_id(), w_.user_token);
+  EXPECT_EQ(after.token_id(), w_.user_token);
+
+  // The service user gains a second set; its token resolves with both.
+  service_user.mutable_service_user()->add_permission_set_ids(w_.pset);
+  Put(service_user);
+  Principal svc = index_.Current()->ResolveToken(w_.svc_secret, kNow, nullptr);
+  ASSERT_TRUE(svc.active);
+  EXPECT_EQ(svc.subject.permission_set_ids().size(), 2u);
+  EXPECT_EQ(svc.subject.kind(), model::v1::SUBJECT_KIND_SERVICE_USER);
+  EXPECT_FALSE(svc.subject.login_allowed());
+
+  // The set is deleted: subjects holding it keep the id, not the
+  // permissions.
+  model::v1::ChangeRecord removal;
+  removal.set_revision(index_.Current()->revision() + 1);
+  auto* change = removal.add_changes();
+  change->set_operation(model::v1::CHANGE_OPERATION_DELETE);
+  *change->mutable_record() = set;
+  ASSERT_TRUE(index_.Apply({removal}).ok());
+  svc = index_.Current()->ResolveToken(w_.svc_secret, kNow, nullptr);
+  EXPECT_EQ(svc.subject.permission_set_ids().size(), 2u);
+  ASSERT_EQ(svc.subject.permissions_size(), 1);
+  EXPECT_EQ(svc.subject.permissions(0), "templates.view");
+
+  // The user is deleted: its token no longer has an active owner.
+  removal.set_revision(index_.Current()->revision() + 1);
+  *change->mutable_record() = user;
+  ASSERT_TRUE(index_.Apply({removal}).ok());
+  Principal orphan = UserPrincipal();
+  EXPECT_EQ(orphan.failure, model::v1::AUTH_FAILURE_OWNER_INACTIVE);
+  EXPECT_EQ(orphan.subject.subject_id(), w_.user);
+  EXPECT_TRUE(absl::IsNotFound(
+      index_.Current()->ResolveSubjectId(w_.user, kNow, nullptr).status()));
+}
+
 // Bad questions are errors, not denies.
 TEST_F(ReplicaIndexTest, RejectsBadInput) {
   Principal p = UserPrincipal();
