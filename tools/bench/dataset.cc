@@ -182,11 +182,13 @@ model::v1::Grantee Generator::RandomGrantee(int org_index) {
 // A site tree of `count` sites whose depth is 3, 4 or 5 by organization
 // (the largest gets 5): roots, then each level splitting its parents.
 void Generator::MakeSites(int index, int64_t count, Org& org) {
-  const int depth = 5 - index % 3;
+  const int depth = spec_.site_depth > 0 ? spec_.site_depth : 5 - index % 3;
   const int64_t roots = std::max<int64_t>(1, count / 60);
-  // Children per site so the tree holds about `count` sites.
-  const double per_level = std::max(
-      2.0, std::pow(static_cast<double>(count) / roots, 1.0 / (depth - 1)));
+  // Children per site so the tree holds about `count` sites; a deep tree
+  // asked for by the knob may have chains of single children.
+  const double per_level = std::max(spec_.site_depth > 0 ? 1.0 : 2.0,
+                                    std::pow(static_cast<double>(count) / roots,
+                                             1.0 / std::max(1, depth - 1)));
   struct Node {
     std::string id;
     std::string root;
@@ -299,8 +301,8 @@ void Generator::MakeOrg(int index, int64_t users, int64_t items, Org& org) {
   }
 
   MakeSites(index, std::max<int64_t>(8, users / spec_.users_per_site), org);
-  const int64_t group_count =
-      std::max<int64_t>(2, users / spec_.users_per_group);
+  const int64_t group_count = std::max<int64_t>(
+      {2, users / spec_.users_per_group, 2 * int64_t{spec_.groups_per_user}});
   for (int64_t g = 0; g < group_count; ++g) {
     auto* group = Add().mutable_group();
     group->set_id(ids_.Next("grp"));
@@ -331,12 +333,23 @@ void Generator::MakeOrg(int index, int64_t users, int64_t items, Org& org) {
     if (probe) probe_user_ = user->id();
     // One to three groups and one site: mostly a leaf, some managers on a
     // middle level or a whole region. The probe user is in exactly the
-    // first group and the first region.
-    int groups = probe ? 1 : Uniform(1, 3);
+    // first group (the first groups_per_user with the knob) and the first
+    // region. With the knob, a user's groups are consecutive from a random
+    // start: distinct without a draw per membership.
+    const bool fixed = spec_.groups_per_user > 0;
+    const int groups = fixed   ? spec_.groups_per_user
+                       : probe ? 1
+                               : Uniform(1, 3);
+    const size_t first = probe || !fixed
+                             ? 0
+                             : static_cast<size_t>(Uniform(
+                                   0, static_cast<int>(group_count - 1)));
     for (int g = 0; g < groups; ++g) {
       auto* member = Add().mutable_group_member();
       member->set_organization_id(org.id);
-      member->set_group_id(probe ? org.group_ids[0] : Pick(org.group_ids));
+      member->set_group_id(probe || fixed
+                               ? org.group_ids[(first + g) % group_count]
+                               : Pick(org.group_ids));
       member->set_user_id(user->id());
       ++out_.membership_count;
     }
@@ -471,7 +484,9 @@ absl::StatusOr<Dataset> Generator::Run() {
   // The probes, in the largest organization; each item carries the average
   // number of grants per item, the reaching one last.
   const int filler = static_cast<int>(std::max<int64_t>(
-      0, spec_.grants / std::max<int64_t>(1, spec_.items) - 1));
+      0, spec_.probe_item_grants >= 0
+             ? spec_.probe_item_grants - 1
+             : spec_.grants / std::max<int64_t>(1, spec_.items) - 1));
   const Org& home = orgs_[0];
   auto probe = [&](Probe& p, absl::string_view permission, std::string item_id,
                    bool allowed) {
@@ -485,7 +500,7 @@ absl::StatusOr<Dataset> Generator::Run() {
         PlantItem(0, "inspection", filler, &me, model::v1::ACCESS_LEVEL_VIEW),
         true);
   model::v1::Grantee group;
-  group.set_group_id(home.group_ids[0]);
+  group.set_group_id(home.group_ids[std::max(1, spec_.groups_per_user) - 1]);
   group.set_grantee_organization_id(home.id);
   probe(
       out_.group, "inspections.edit",

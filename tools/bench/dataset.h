@@ -50,6 +50,18 @@ struct DatasetSpec {
   int users_per_group = 25;
   int users_per_site = 10;
   uint64_t seed = 1;
+
+  // Knobs for growth measurements; the defaults keep the shape above.
+  // Groups every user belongs to (the probe user too, its group probe
+  // reaching it through the last of them); 0 for one to three at random
+  // and exactly one for the probe user.
+  int groups_per_user = 0;
+  // Depth of every organization's site tree; 0 for 3, 4 or 5 by
+  // organization.
+  int site_depth = 0;
+  // Grants on each probe item, the reaching one last; -1 for the average
+  // grants per item.
+  int64_t probe_item_grants = -1;
 };
 
 // "small" (1k users), "medium" (10k users) or "large" (100k users, 1M
