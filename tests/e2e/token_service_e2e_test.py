@@ -38,10 +38,16 @@ def free_port():
 class TokenServiceProcess:
     """The real binary in a subprocess."""
 
-    def __init__(self, data_dir):
+    def __init__(self, data_dir, extra_args=(), health_port=None):
+        """`extra_args` go after the listen and data flags; with
+        `health_port` (and --health-listen on it among them) readiness is
+        asked there, for a TLS-only main port."""
         self.data_dir = data_dir
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
+        self.extra_args = list(extra_args)
+        self.health_address = (f"127.0.0.1:{health_port}" if health_port
+                               else self.address)
         self.log_path = os.path.join(os.path.dirname(data_dir),
                                      f"log-{self.port}.txt")
         self.process = None
@@ -50,14 +56,14 @@ class TokenServiceProcess:
         self.log = open(self.log_path, "a")
         self.process = subprocess.Popen(
             [BINARY, f"--listen={self.address}", f"--data-dir={self.data_dir}",
-             "--log-format=json"],
+             "--log-format=json", *self.extra_args],
             stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 30
         while time.time() < deadline:
             if self.process.poll() is not None:
                 raise AssertionError(f"token_service exited: {self.logs()}")
             try:
-                if grpc_reflect.health(self.address) == "SERVING":
+                if grpc_reflect.health(self.health_address) == "SERVING":
                     return
             except Exception:  # not listening yet
                 pass

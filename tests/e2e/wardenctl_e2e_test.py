@@ -11,6 +11,7 @@ precondition, limit or conflict, 6 unavailable.
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,6 +23,10 @@ from token_service_e2e_test import (  # noqa: E402
     BUILD_DIR, TokenServiceProcess, free_port)
 
 WARDENCTL = os.path.join(BUILD_DIR, "tools", "wardenctl", "wardenctl")
+SOURCE_DIR = os.environ.get("WARDEN_SOURCE_DIR", os.path.dirname(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+MAKE_CERTS = os.path.join(SOURCE_DIR, "deploy", "kubernetes", "overlays",
+                          "example", "make-certs.sh")
 
 
 class WardenctlEndToEnd(unittest.TestCase):
@@ -291,6 +296,105 @@ class WardenctlEndToEnd(unittest.TestCase):
         for text in ("Exit codes", "WARDEN_ADDRESS", "WARDEN_TOKEN_FILE",
                      "tokens", "users", "explain", "watch"):
             self.assertIn(text, out)
+
+
+class WardenctlOverTls(unittest.TestCase):
+    """wardenctl against a TLS-only TokenService that asks change-stream
+    followers for a client certificate, with the certificates the example
+    overlay's make-certs.sh makes."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        overlay = os.path.join(cls.tmp.name, "overlay")
+        os.makedirs(overlay)
+        script = os.path.join(overlay, "make-certs.sh")
+        shutil.copy(MAKE_CERTS, script)
+        subprocess.run(["sh", script, "warden", "2"], check=True,
+                       capture_output=True)
+        cls.ca = os.path.join(overlay, "secrets", "ca.pem")
+        cls.client_cert = os.path.join(overlay, "secrets", "sidecar.pem")
+        cls.client_key = os.path.join(overlay, "secrets", "sidecar.key")
+        server_dir = os.path.join(overlay, "tokenservice", "secrets")
+        health_port = free_port()
+        cls.server = TokenServiceProcess(
+            os.path.join(cls.tmp.name, "data"),
+            extra_args=[
+                f"--tls-cert={server_dir}/tokenservice.pem",
+                f"--tls-key={server_dir}/tokenservice.key",
+                f"--tls-client-ca={server_dir}/ca.pem",
+                f"--health-listen=127.0.0.1:{health_port}"],
+            health_port=health_port)
+        cls.server.start()
+        cls.admin_file = os.path.join(cls.server.data_dir,
+                                      "bootstrap-admin.token")
+        cls.sidecar_file = os.path.join(cls.server.data_dir,
+                                        "bootstrap-sidecar.token")
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.server.process.poll() is None:
+            cls.server.stop()
+        cls.tmp.cleanup()
+
+    def run_ctl(self, *args, env=None, expect=0):
+        full_env = {"PATH": os.environ.get("PATH", "/usr/bin"),
+                    "WARDEN_ADDRESS": self.server.address,
+                    "WARDEN_TOKEN_FILE": self.admin_file}
+        full_env.update(env or {})
+        done = subprocess.run([WARDENCTL, *args], capture_output=True,
+                              text=True, env=full_env, timeout=60)
+        self.assertEqual(
+            done.returncode, expect,
+            f"wardenctl {' '.join(args)}\nstdout: {done.stdout}\n"
+            f"stderr: {done.stderr}")
+        return done
+
+    # Management calls need only the CA: the bearer token authenticates.
+    def test_management_over_tls(self):
+        listed = self.run_ctl("--json", "tokens", "list",
+                              env={"WARDEN_TLS_CA": self.ca})
+        self.assertIn("tokens", json.loads(listed.stdout))
+        # The certificate names localhost and 127.0.0.1 but not this name.
+        self.run_ctl("--tls-ca", self.ca, "--tls-server-name", "elsewhere",
+                     "tokens", "list", expect=6)
+        self.run_ctl("--tls-ca", self.ca, "--tls-server-name", "localhost",
+                     "tokens", "list")
+
+    # Plaintext to a TLS port, or TLS against another CA, never gets an
+    # answer; an unreadable CA file is a usage error.
+    def test_refused_without_the_right_trust(self):
+        self.run_ctl("tokens", "list", expect=6)
+        other = os.path.join(self.tmp.name, "other")
+        os.makedirs(other)
+        script = os.path.join(other, "make-certs.sh")
+        shutil.copy(MAKE_CERTS, script)
+        subprocess.run(["sh", script], check=True, capture_output=True)
+        self.run_ctl("--tls-ca", os.path.join(other, "secrets", "ca.pem"),
+                     "tokens", "list", expect=6)
+        missing = self.run_ctl("--tls-ca", "/nonexistent/ca.pem", "tokens",
+                               "list", expect=2)
+        self.assertIn("--tls-ca", missing.stderr)
+        alone = self.run_ctl("--tls-ca", self.ca, "--tls-client-cert",
+                             self.client_cert, "tokens", "list", expect=2)
+        self.assertIn("--tls-client-key", alone.stderr)
+        no_ca = self.run_ctl("--tls-client-cert", self.client_cert,
+                             "--tls-client-key", self.client_key, "tokens",
+                             "list", expect=2)
+        self.assertIn("--tls-ca", no_ca.stderr)
+
+    # The change stream needs the client certificate besides the
+    # replication permission.
+    def test_watch_needs_the_client_certificate(self):
+        tls = {"WARDEN_TLS_CA": self.ca, "WARDEN_TOKEN_FILE":
+               self.sidecar_file}
+        refused = self.run_ctl("watch", "--from", "0", "--until", "1",
+                               env=tls, expect=4)
+        self.assertIn("certificate", refused.stderr)
+        out = self.run_ctl("watch", "--from", "0", "--until", "1", env={
+            **tls, "WARDEN_TLS_CLIENT_CERT": self.client_cert,
+            "WARDEN_TLS_CLIENT_KEY": self.client_key}).stdout
+        self.assertRegex(out.splitlines()[0], r"^1\s")
 
 
 if __name__ == "__main__":

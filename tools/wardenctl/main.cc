@@ -25,6 +25,9 @@ constexpr char kFooter[] = R"(Environment:
   WARDEN_TOKEN_FILE   file holding the credential (--token-file)
   WARDEN_TOKEN        the credential itself (--token); prefer a file, since
                       a command line is visible to other local users
+  WARDEN_TLS_CA, WARDEN_TLS_CLIENT_CERT, WARDEN_TLS_CLIENT_KEY,
+  WARDEN_TLS_SERVER_NAME
+                      TLS to TokenService (--tls-ca and the others)
 
 Global flags go before the command; with the same name after it, a flag
 means the command's own (explain --token is the token asked about).
@@ -156,6 +159,21 @@ int Main(int argc, char** argv) {
   app.add_option("--timeout", options.timeout_seconds,
                  "Seconds to wait for each call")
       ->capture_default_str();
+  app.add_option("--tls-ca", options.tls_ca_file,
+                 "PEM CA bundle to verify TokenService's certificate with; "
+                 "plaintext when not set")
+      ->envname("WARDEN_TLS_CA");
+  app.add_option("--tls-client-cert", options.tls_client_cert_file,
+                 "PEM client certificate, for a TokenService that asks for "
+                 "one (the change stream with mutual TLS)")
+      ->envname("WARDEN_TLS_CLIENT_CERT");
+  app.add_option("--tls-client-key", options.tls_client_key_file,
+                 "PEM private key for --tls-client-cert")
+      ->envname("WARDEN_TLS_CLIENT_KEY");
+  app.add_option("--tls-server-name", options.tls_server_name,
+                 "Name to verify in the server's certificate when it is not "
+                 "the host of --address")
+      ->envname("WARDEN_TLS_SERVER_NAME");
 
   Action action;
   std::string data_dir = "data/token";
@@ -186,6 +204,10 @@ int Main(int argc, char** argv) {
     return kExitUsage;
   }
   Session session(options);
+  if (absl::Status connected = session.Connect(); !connected.ok()) {
+    std::cerr << "error: " << connected.message() << "\n";
+    return kExitUsage;
+  }
   return action(session);
 }
 

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
@@ -81,13 +82,56 @@ int ExitCodeFor(grpc::StatusCode code) {
   }
 }
 
-std::shared_ptr<grpc::Channel> Session::channel() {
-  if (channel_ == nullptr) {
-    // warden listens on loopback or behind a local proxy; see README.
+absl::Status Session::Connect() {
+  if (options_.tls_ca_file.empty()) {
+    if (!options_.tls_client_cert_file.empty() ||
+        !options_.tls_client_key_file.empty() ||
+        !options_.tls_server_name.empty()) {
+      return absl::InvalidArgumentError(
+          "--tls-client-cert, --tls-client-key and --tls-server-name need "
+          "--tls-ca (WARDEN_TLS_CA), the CA that signed TokenService's "
+          "certificate");
+    }
     channel_ = grpc::CreateChannel(options_.address,
                                    grpc::InsecureChannelCredentials());
+    return absl::OkStatus();
   }
-  return channel_;
+  if (options_.tls_client_cert_file.empty() !=
+      options_.tls_client_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls-client-cert and --tls-client-key go together: set both or "
+        "neither");
+  }
+  grpc::SslCredentialsOptions tls;
+  struct File {
+    const char* flag;
+    const std::string& path;
+    std::string* contents;
+  };
+  for (const File& file :
+       {File{"--tls-ca", options_.tls_ca_file, &tls.pem_root_certs},
+        File{"--tls-client-cert", options_.tls_client_cert_file,
+             &tls.pem_cert_chain},
+        File{"--tls-client-key", options_.tls_client_key_file,
+             &tls.pem_private_key}}) {
+    if (file.path.empty()) continue;
+    std::ifstream in(file.path, std::ios::binary);
+    std::ostringstream contents;
+    contents << in.rdbuf();
+    if (!in || contents.str().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cannot read ", file.flag, " file ", file.path,
+          " (a PEM file is expected)"));
+    }
+    *file.contents = contents.str();
+  }
+  grpc::ChannelArguments arguments;
+  if (!options_.tls_server_name.empty()) {
+    arguments.SetSslTargetNameOverride(options_.tls_server_name);
+  }
+  channel_ = grpc::CreateCustomChannel(
+      options_.address, grpc::SslCredentials(tls), arguments);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> Session::Credential() {

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "google/protobuf/message.h"
 
@@ -39,6 +40,15 @@ struct GlobalOptions {
   std::string token;
   bool json = false;
   double timeout_seconds = 10;
+  // TLS: verify the server against this PEM CA bundle; plaintext when
+  // empty (a TokenService on loopback).
+  std::string tls_ca_file;
+  // A client certificate and key (PEM), for a server that asks for one.
+  std::string tls_client_cert_file;
+  std::string tls_client_key_file;
+  // The name to verify in the server's certificate, when it is not the
+  // host of --address (for example through a port-forward).
+  std::string tls_server_name;
 };
 
 // One wardenctl run against one server. Not thread-safe; a run is one
@@ -50,8 +60,14 @@ class Session {
   const GlobalOptions& options() const { return options_; }
   bool json() const { return options_.json; }
 
-  // The channel to options().address, created on first use.
-  std::shared_ptr<grpc::Channel> channel();
+  // Makes the channel to options().address: TLS when --tls-ca is set,
+  // else plaintext. INVALID_ARGUMENT naming the flag when a TLS file
+  // cannot be read or the TLS flags do not go together. Called once,
+  // before any command runs.
+  absl::Status Connect();
+
+  // The channel Connect made.
+  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
 
   // The credential: --token / WARDEN_TOKEN, else the first line of
   // --token-file / WARDEN_TOKEN_FILE. INVALID_ARGUMENT when neither is set
