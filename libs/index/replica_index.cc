@@ -33,6 +33,17 @@ std::string TypeKey(absl::string_view org_id, absl::string_view type) {
   return absl::StrCat(org_id, "/", type);
 }
 
+// TypeKey for a lookup on the decision path, in a buffer of this thread's
+// that keeps its capacity, so a Check allocates nothing for it. Valid until
+// the thread's next call.
+absl::string_view LookupTypeKey(absl::string_view org_id,
+                                absl::string_view type) {
+  thread_local std::string key;
+  key.clear();
+  absl::StrAppend(&key, org_id, "/", type);
+  return key;
+}
+
 // The key of a grant's grantee in grants_by_grantee_.
 std::string GranteeKey(const model::v1::Grantee& grantee) {
   switch (grantee.grantee_case()) {
@@ -115,11 +126,19 @@ std::string DeterministicBytes(const Record& record) {
 struct ReplicaView::CatalogEntry {
   explicit CatalogEntry(const model::v1::PermissionCatalog& c) : index(c) {
     for (size_t i = 0; i < index.names().size(); ++i) {
-      bits[index.names()[i]] = static_cast<int>(i);
+      const std::string& name = index.names()[i];
+      bits[name] = static_cast<int>(i);
+      by_name[name] = Known{index.Find(name), static_cast<int>(i)};
     }
   }
+  // A permission with its bit, found with one lookup on the decision path.
+  struct Known {
+    const model::v1::Permission* permission;
+    int bit;
+  };
   catalog::CatalogIndex index;
   absl::flat_hash_map<std::string, int> bits;
+  absl::flat_hash_map<std::string, Known> by_name;
 };
 
 ReplicaView::ReplicaView() = default;
@@ -671,6 +690,18 @@ absl::StatusOr<Principal> ReplicaView::ResolveSubjectId(
 
 // ---- Decisions -------------------------------------------------------------
 
+bool ReplicaView::HasPermission(const Principal& principal, int bit) const {
+  const size_t word = static_cast<size_t>(bit) / 64;
+  for (const auto& set_id : principal.subject.permission_set_ids()) {
+    const auto* entry = permission_sets_.Find(set_id);
+    if (entry != nullptr && word < entry->bits.size() &&
+        (entry->bits[word] >> (bit % 64) & 1) != 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::vector<std::string> ReplicaView::SetsWithPermission(
     const Principal& principal, int bit) const {
   std::vector<std::string> out;
@@ -691,15 +722,16 @@ bool ReplicaView::SiteReaches(absl::string_view grant_site,
                               std::string& via) const {
   if (user_sites == nullptr) return false;
   // A member of a site is a member of every site below it, so the grant
-  // reaches members of the named site and of every site above it.
-  std::string current(grant_site);
+  // reaches members of the named site and of every site above it. The walk
+  // reads the ids in the view's own site records.
+  absl::string_view current = grant_site;
   // `via` is the site the user is a member of, not the granted site: that
   // membership is what an admin would remove to take the access away.
   for (int depth = 0; depth < kMaxSiteDepth && !current.empty(); ++depth) {
     const auto* site = sites_.Find(current);
     if (site == nullptr) return false;
     if (user_sites->ids.contains(current)) {
-      via = current;
+      via.assign(current.data(), current.size());
       return true;
     }
     current = site->parent_site_id();
@@ -761,13 +793,14 @@ absl::StatusOr<Decision> ReplicaView::Decide(
   if (catalog_ == nullptr) {
     return absl::UnavailableError("the replica has no permission catalog yet");
   }
-  const model::v1::Permission* perm = catalog_->index.Find(permission);
-  if (perm == nullptr) {
+  auto known = catalog_->by_name.find(permission);
+  if (known == catalog_->by_name.end()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "permission '", permission,
         "' is not in the permission catalog; use a name like "
         "templates.view"));
   }
+  const model::v1::Permission* perm = known->second.permission;
   const bool item_permission = !perm->item_type().empty();
   if (item_permission) {
     auto valid = ids::ValidateId("item_id",
@@ -818,20 +851,24 @@ absl::StatusOr<Decision> ReplicaView::Decide(
   }
   // The permission sets are explained even for an inactive subject, as
   // TokenService's reference does.
-  std::vector<std::string> sets =
-      SetsWithPermission(principal, catalog_->bits.at(perm->name()));
+  bool permission_granted;
   if (explanation != nullptr) {
-    explanation->set_permission_granted(!sets.empty());
+    std::vector<std::string> sets =
+        SetsWithPermission(principal, known->second.bit);
+    permission_granted = !sets.empty();
+    explanation->set_permission_granted(permission_granted);
     for (const auto& id : sets) {
       explanation->add_permission_set_ids_with_permission(id);
     }
+  } else {
+    permission_granted = HasPermission(principal, known->second.bit);
   }
   if (!principal.active) {
     return finish(model::v1::DECISION_REASON_SUBJECT_INACTIVE);
   }
 
   // 2. Its permission sets contain the permission.
-  if (sets.empty()) {
+  if (!permission_granted) {
     return finish(model::v1::DECISION_REASON_PERMISSION_MISSING);
   }
   if (!item_permission) return finish(model::v1::DECISION_REASON_ALLOWED);
@@ -875,7 +912,8 @@ absl::StatusOr<Decision> ReplicaView::Decide(
     }
   };
   consider(item_grants_.Find(item_id), /*rule=*/false);
-  consider(rule_grants_.Find(TypeKey(item->organization_id(), item->type())),
+  consider(rule_grants_.Find(
+               LookupTypeKey(item->organization_id(), item->type())),
            /*rule=*/true);
 
   if (explanation != nullptr) {
@@ -940,7 +978,7 @@ absl::StatusOr<AccessiblePage> ReplicaView::ListAccessible(
 
   AccessiblePage page;
   if (!principal.active ||
-      SetsWithPermission(principal, catalog_->bits.at(perm->name())).empty()) {
+      !HasPermission(principal, catalog_->bits.at(perm->name()))) {
     return page;
   }
 

@@ -279,6 +279,8 @@ class ReplicaView {
   ResolvedSubject ResolveServiceUser(
       const model::v1::ServiceUser& service_user) const;
 
+  // Whether one of the principal's permission sets contains `bit`.
+  bool HasPermission(const Principal& principal, int bit) const;
   // The permission sets among the principal's that contain `bit`.
   std::vector<std::string> SetsWithPermission(const Principal& principal,
                                               int bit) const;
