@@ -12,8 +12,10 @@ cycle. Every --sample-seconds it records Check p50/p99, errors by status,
 the writes done and failed, and both processes' resident memory.
 
 Writes tools/bench/results/soak.md and exits non-zero if any Check or
-write failed, a process died, or either process's RSS grew more than
---rss-growth-mib above its first sample.
+write failed, a process died, a sample answered less than 95% of the
+soak rate, either process's RSS grew more than --rss-growth-mib above its
+first sample, or the second half's median p99 is more than --p99-drift
+times the first half's.
 
   WARDEN_BUILD_DIR=build-bench tools/bench/soak.py [--minutes 10]
 """
@@ -316,7 +318,10 @@ def main():
     parser.add_argument("--write-cycles-per-second", type=float, default=5,
                         help="each cycle: a token created and revoked, a "
                         "grant created and one deleted")
-    parser.add_argument("--rss-growth-mib", type=float, default=128)
+    parser.add_argument("--rss-growth-mib", type=float, default=32)
+    parser.add_argument("--p99-drift", type=float, default=2.0,
+                        help="largest ratio of the second half's median p99 "
+                        "to the first half's")
     args = parser.parse_args()
     build = os.path.abspath(args.build_dir)
     bench = os.path.join(build, "tools", "bench")
@@ -441,6 +446,24 @@ def main():
             failures.append(f"{name} RSS grew {growth[name] / 2**20:.0f} MiB "
                             f"(bound {args.rss_growth_mib:.0f} MiB)")
 
+    # Stable p99: the later half of the run is no slower than twice the
+    # earlier half (medians of the samples' p99, which absorb a single
+    # spike from another tenant of the machine).
+    half = len(samples) // 2
+    p99_drift = None
+    if half >= 1:
+        early = statistics.median(s["p99"] for s in samples[:half])
+        late = statistics.median(s["p99"] for s in samples[half:])
+        p99_drift = late / early if early > 0 else None
+        if p99_drift is not None and p99_drift > args.p99_drift:
+            failures.append(f"p99 drifted {p99_drift:.2f}x from the first "
+                            f"half to the second (bound {args.p99_drift}x)")
+    # The rate held: every sample answered at least 95% of the soak rate.
+    for s in samples:
+        if s["checks"] < 0.95 * rate:
+            failures.append(f"{s['checks']:.0f} Checks/s at {s['t']:.0f} s, "
+                            f"below 95% of {rate}")
+
     mib = 2 ** 20
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short",
                              "HEAD"], capture_output=True,
@@ -490,7 +513,10 @@ def main():
             f"{statistics.median(s['p99'] for s in samples):.0f} us; worst "
             f"p99 {max(s['p99'] for s in samples):.0f} us. RSS growth from "
             f"the first sample: sidecar {growth['sidecar'] / mib:.1f} MiB, "
-            f"TokenService {growth['TokenService'] / mib:.1f} MiB.",
+            f"TokenService {growth['TokenService'] / mib:.1f} MiB. "
+            + (f"Second half's median p99 over the first half's: "
+               f"{p99_drift:.2f}x (bound {args.p99_drift}x)."
+               if p99_drift is not None else ""),
         ]
     lines += ["", "Result: " + ("PASS" if not failures else
                                 "FAIL: " + "; ".join(failures)), ""]
