@@ -1,7 +1,11 @@
 #include "libs/metrics/metrics.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
+#include <memory>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -217,7 +221,17 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
         ": the address is invalid or already in use"));
   }
   httplib::Server* http = endpoint->http_.get();
-  endpoint->thread_ = std::thread([http] { http->listen_after_bind(); });
+  auto listening_ended = std::make_shared<std::atomic<bool>>(false);
+  endpoint->thread_ = std::thread([http, listening_ended] {
+    http->listen_after_bind();
+    listening_ended->store(true);
+  });
+  // httplib's stop() does nothing until the server runs, so a stop that
+  // came before the thread got going would leave it in accept() for good:
+  // return only once it runs (or has already given up).
+  while (!http->is_running() && !listening_ended->load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   return endpoint;
 }
 

@@ -287,7 +287,8 @@ TEST_F(AuthzOpsTest, SidecarWithoutAcceptedCertificateNeverServes) {
 TEST_F(AuthzOpsTest, RemoteAddressesNeedConsent) {
   authz_service::AuthzServiceConfig config;
   config.listen_address = "127.0.0.1:0";
-  config.token_service_address = "10.1.2.3:50051";
+  // Refused before any connection is tried; the name never resolves.
+  config.token_service_address = "tokenservice.invalid:50051";
   config.credential_file = credential_file_;
   auto refused = authz_service::AuthzServiceApp::Start(config, &clock_);
   ASSERT_FALSE(refused.ok());
