@@ -129,7 +129,6 @@ class CallObserver : public grpc::experimental::Interceptor {
                                                  request_id_);
     }
     if (methods->QueryInterceptionHookPoint(Hook::PRE_SEND_STATUS)) {
-      ScopedRequestId scope(request_id_);
       Finish(methods->GetSendStatus().error_code());
     }
     if (received_metadata) {
@@ -163,14 +162,17 @@ class CallObserver : public grpc::experimental::Interceptor {
           .Observe(seconds);
     }
     CallFacts facts = Calls().End(info_->server_context());
+    // The log pattern puts the request id on the line (a prefix in text, a
+    // field in JSON), as on every other line about the request.
+    ScopedRequestId scope(facts.request_id.empty() ? request_id_
+                                                   : facts.request_id);
     auto log = Logger("access");
     auto level = options_.access_log_level == "debug" ? spdlog::level::debug
                                                       : spdlog::level::info;
     if (log->should_log(level)) {
       log->log(level,
-               "request_id={} method={} code={} organization={} subject={} "
+               "method={} code={} organization={} subject={} "
                "token_id={} latency_ms={:.3f}",
-               facts.request_id.empty() ? request_id_ : facts.request_id,
                method, code_name,
                facts.organization_id.empty() ? "-" : facts.organization_id,
                facts.subject_id.empty() ? "-" : facts.subject_id,

@@ -221,7 +221,14 @@ TEST_F(AuthzOpsTest, SidecarWithClientCertificateConvergesAndIsObservable) {
                     "/warden.authz.v1.AuthzService/Check\",code=\"OK\"}"],
             4);
 
+  // The sidecar's Watch call may be answered before TokenService has
+  // counted the follower in; wait for it, bounded.
   auto upstream = Scrape(ts_->metrics_port());
+  for (int i = 0; i < 200 && upstream["warden_change_stream_followers"] < 1;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    upstream = Scrape(ts_->metrics_port());
+  }
   EXPECT_EQ(upstream["warden_change_stream_followers"], 1);
   EXPECT_EQ(upstream.count("warden_change_stream_max_follower_lag_revisions"),
             1u);
