@@ -44,6 +44,56 @@ def verdict(ok):
     return "PASS" if ok else "MISS"
 
 
+def read_optional(raw, name):
+    path = os.path.join(raw, name)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return f.read()
+
+
+def revoke_propagation(text):
+    """{sidecars: {"each_sidecar"|"last_sidecar": {field: float}}}."""
+    out, sidecars = {}, None
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) >= 2 and words[0] == "sidecars":
+            sidecars = int(words[1])
+            out[sidecars] = {}
+        elif sidecars is not None and words and words[0].endswith("_sidecar"):
+            out[sidecars][words[0]] = {
+                words[i]: float(words[i + 1])
+                for i in range(1, len(words) - 1, 2)}
+    return out
+
+
+def growth_table(data):
+    """Markdown rows: axis, value, then Check, CheckBySubjectId and
+    ListAccessible medians (CPU time)."""
+    cells = {}
+    order = []
+    for b in data["benchmarks"]:
+        if b.get("aggregate_name") != "median":
+            continue
+        kind, point = b["run_name"].split("/", 1)
+        axis, value = point.split(":")
+        scale = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[b["time_unit"]]
+        if (axis, value) not in cells:
+            cells[(axis, value)] = {}
+            order.append((axis, value))
+        cells[(axis, value)][kind] = b["cpu_time"] * scale
+    rows = ["| axis | value | Check ns | CheckBySubjectId ns | "
+            "ListAccessible first 100 us |",
+            "|---|---:|---:|---:|---:|"]
+    for key in order:
+        c = cells[key]
+        rows.append("| %s | %s | %.0f | %.0f | %.1f |" % (
+            key[0], key[1], c.get("Check", float("nan")),
+            c.get("CheckBySubjectId", float("nan")),
+            c.get("ListAccessible", float("nan")) / 1e3))
+    return rows
+
+
 def main():
     raw, out = sys.argv[1], sys.argv[2]
     machine = kv_lines(os.path.join(raw, "machine.txt"))
@@ -97,6 +147,8 @@ def main():
     rss_full = rss + extra * per_grant
     load_full = load_s * (records + extra) / records
 
+    revoke = revoke_propagation(read_optional(raw, "revoke.txt") or "")
+
     gib = 1024 ** 3
     rows = [
         ("Check over gRPC vs no-op ceiling (closed loop, c=%s)"
@@ -126,6 +178,18 @@ def main():
         ("Sidecar RSS, extrapolated to 10M grants", "< 2 GB",
          "~%.1f GiB" % (rss_full / gib), verdict(rss_full < 2 * gib)),
     ]
+    for sidecars, limit_ms in ((1, 5), (16, 20)):
+        last = revoke.get(sidecars, {}).get("last_sidecar")
+        if last is None:
+            continue
+        rows.append((
+            "Revoke acknowledged -> %d sidecar%s deny (p99 until the last)"
+            % (sidecars, "" if sidecars == 1 else "s"),
+            "p99 < %d ms" % limit_ms,
+            "%.2f ms (median %.2f ms, max %.2f ms)" % (
+                last["p99_us"] / 1e3, last["median_us"] / 1e3,
+                last["max_us"] / 1e3),
+            verdict(last["p99_us"] < limit_ms * 1e3)))
 
     L = []
     L.append("# Benchmark results")
@@ -203,6 +267,34 @@ def main():
     L.append("bytes_per_subject counts a user or service user with its "
              "group and site memberships.")
     L.append("")
+    def section(name, title, intro, body):
+        """Appends a section for raw file `name` when the run wrote it."""
+        text = read_optional(raw, name)
+        if not text:
+            return
+        L.extend(["## " + title, "", intro, ""] + body(text) + [""])
+
+    section("revoke.txt", "Revoke propagation",
+            "`revoke_propagation_bench --poll=rpc`: TokenService and the "
+            "sidecars in one process on loopback, a synced store; after "
+            "each acknowledged revoke one thread asks every sidecar that "
+            "still accepts the token (Authenticate, no min_revision) until "
+            "all deny.",
+            lambda text: ["```"] + text.rstrip().splitlines() + ["```"])
+    section("growth.json", "Growth: Check and ListAccessible by data shape",
+            "`growth_bench`, medians of 3, CPU time per call, one axis at a "
+            "time on the small dataset otherwise (see the top of "
+            "tools/bench/growth_bench.cc for each axis).",
+            lambda text: growth_table(json.loads(text)))
+    section("fanout.md", "Watch fan-out: TokenService cost by followers",
+            "`watch_fanout_bench`: the real token_service binary, each "
+            "follower a Watch stream on its own connection; delivery is "
+            "from a write being sent to a follower receiving its change.",
+            lambda text: text.strip().splitlines())
+    section("h2load.md", "Load generator cross-check (h2load)",
+            "`h2load_crosscheck.sh`: loadgen and h2load alternating on the "
+            "no-op call with the same calls in flight.",
+            lambda text: [l for l in text.splitlines() if l.startswith("|")])
     L.append("## Group commit")
     L.append("")
     L.append("```")

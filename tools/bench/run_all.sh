@@ -4,12 +4,14 @@
 #   WARDEN_BUILD_DIR=build-bench tools/bench/run_all.sh
 #
 # Builds nothing: configure a Release build and build it first (the bench
-# targets are part of the normal build). Takes about 10 minutes on 2 cores.
+# targets are part of the normal build). Takes about 20 minutes on 2 cores.
 # Knobs (environment): LARGE_GRANTS (grants in the "large" dataset; default
 # 1000000, see the README for why not 10M), RPC_DATASET (the replica behind
 # the gRPC runs; default medium), RPC_SECONDS (per run; default 10), REPS
 # (repetitions of each gRPC run; default 3), CONCURRENCY (closed loop;
-# default 32), LARGE_DATASET (default large; "small" for a quick dry run).
+# default 32), LARGE_DATASET (default large; "small" for a quick dry run),
+# REVOKES (revokes per sidecar count; default 300), FANOUT_RATE (paced
+# writes per second of the Watch fan-out run; default 200).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${WARDEN_BUILD_DIR:-$root/build}
@@ -22,6 +24,8 @@ rpc_dataset=${RPC_DATASET:-medium}
 rpc_seconds=${RPC_SECONDS:-10}
 reps=${REPS:-3}
 concurrency=${CONCURRENCY:-32}
+revokes=${REVOKES:-300}
+fanout_rate=${FANOUT_RATE:-200}
 raw=$(mktemp -d "${TMPDIR:-/tmp}/warden-bench-all-XXXXXX")
 server_pid=
 cleanup() {
@@ -30,7 +34,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for binary in index_bench bench_server loadgen store_write_bench; do
+for binary in index_bench bench_server loadgen store_write_bench \
+              revoke_propagation_bench growth_bench watch_fanout_bench; do
   [[ -x $bench/$binary ]] || {
     echo "missing $bench/$binary: build it first (WARDEN_BUILD_DIR=$build)" >&2
     exit 1
@@ -112,6 +117,28 @@ echo "== cold start (large, $large_grants grants)" >&2
 "$bench/bench_server" --coldstart --dataset="$large_dataset" \
   --grants="$large_grants" \
   > "$raw/cold.txt" 2> "$raw/cold.err"
+echo "== revoke propagation (1 and 16 sidecars)" >&2
+"$bench/revoke_propagation_bench" --sidecars=1,16 --revokes="$revokes" \
+  --poll=rpc > "$raw/revoke.txt" 2> "$raw/revoke.err"
+
+echo "== growth (Check and ListAccessible by data shape)" >&2
+"$bench/growth_bench" --benchmark_repetitions=3 \
+  --benchmark_report_aggregates_only=true --benchmark_min_time=0.1 \
+  --benchmark_format=json > "$raw/growth.json" 2> "$raw/growth.err"
+
+echo "== Watch fan-out (0, 1, 4, 16, 64 followers)" >&2
+"$bench/watch_fanout_bench" --token-service="$build/services/token_service/token_service" \
+  --followers=0,1,4,16,64 --seconds="$rpc_seconds" --rate="$fanout_rate" \
+  --out="$raw/fanout.md" > /dev/null 2> "$raw/fanout.err"
+"$bench/watch_fanout_bench" --token-service="$build/services/token_service/token_service" \
+  --followers=0,1,4,16,64 --seconds="$rpc_seconds" --rate=0 \
+  --out="$raw/fanout.md" > /dev/null 2>> "$raw/fanout.err"
+
+echo "== h2load cross-check of loadgen (no-op call)" >&2
+WARDEN_BUILD_DIR=$build OUT="$raw/h2load.md" REPS="$reps" \
+  SECONDS_PER_RUN="$rpc_seconds" CONCURRENCY="$concurrency" \
+  "$root/tools/bench/h2load_crosscheck.sh" > /dev/null 2> "$raw/h2load.err"
+
 echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$raw/machine.txt"
 
 /usr/bin/python3 "$root/tools/bench/report.py" "$raw" "$out"
