@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <iterator>
 #include <set>
 #include <utility>
 
@@ -44,19 +45,33 @@ absl::string_view LookupTypeKey(absl::string_view org_id,
   return key;
 }
 
-// The key of a grant's grantee in grants_by_grantee_.
-std::string GranteeKey(const model::v1::Grantee& grantee) {
+// The key in grants_by_grantee_ of one grantee's grants on items of
+// `item_type`: "u:<user id>/<type>", with "v:", "g:", "s:" and "o:" for
+// service users, groups, sites and organizations. ListAccessible reads only
+// the buckets of the type it lists, without looking each item up.
+void AppendGranteeKey(std::string* out, absl::string_view kind,
+                      absl::string_view id, absl::string_view item_type) {
+  absl::StrAppend(out, kind, id, "/", item_type);
+}
+std::string GranteeKey(absl::string_view kind, absl::string_view id,
+                       absl::string_view item_type) {
+  std::string key;
+  AppendGranteeKey(&key, kind, id, item_type);
+  return key;
+}
+std::string GranteeKey(const model::v1::Grantee& grantee,
+                       absl::string_view item_type) {
   switch (grantee.grantee_case()) {
     case model::v1::Grantee::kUserId:
-      return absl::StrCat("u:", grantee.user_id());
+      return GranteeKey("u:", grantee.user_id(), item_type);
     case model::v1::Grantee::kServiceUserId:
-      return absl::StrCat("v:", grantee.service_user_id());
+      return GranteeKey("v:", grantee.service_user_id(), item_type);
     case model::v1::Grantee::kGroupId:
-      return absl::StrCat("g:", grantee.group_id());
+      return GranteeKey("g:", grantee.group_id(), item_type);
     case model::v1::Grantee::kSiteId:
-      return absl::StrCat("s:", grantee.site_id());
+      return GranteeKey("s:", grantee.site_id(), item_type);
     case model::v1::Grantee::kOrganizationId:
-      return absl::StrCat("o:", grantee.organization_id());
+      return GranteeKey("o:", grantee.organization_id(), item_type);
     case model::v1::Grantee::GRANTEE_NOT_SET:
       break;
   }
@@ -301,13 +316,16 @@ absl::Status ReplicaView::Upsert(const Record& record) {
     }
     case Record::kItem: {
       const auto& item = record.item();
+      std::string old_type;
       if (const auto* old = items_.Find(item.id()); old != nullptr) {
+        old_type = old->type();
         EraseFromSet(items_by_type_,
                      TypeKey(old->organization_id(), old->type()), item.id());
       }
       items_.Put(item.id(), item);
       items_by_type_.Mutable(TypeKey(item.organization_id(), item.type()))
           ->insert(item.id());
+      if (old_type != item.type()) MoveItemGrants(item.id(), old_type);
       break;
     }
     case Record::kGrant: {
@@ -330,10 +348,12 @@ absl::Status ReplicaView::Upsert(const Record& record) {
             ->push_back(grant);
       }
       if (grant->target_case() == Grant::kItemId) {
-        grants_by_grantee_.Mutable(GranteeKey(grant->grantee()))
+        grants_by_grantee_
+            .Mutable(GranteeKey(grant->grantee(), BucketTypeOf(*grant)))
             ->on_items.insert(grant);
       } else if (grant->target_case() == Grant::kItemType) {
-        grants_by_grantee_.Mutable(GranteeKey(grant->grantee()))
+        grants_by_grantee_
+            .Mutable(GranteeKey(grant->grantee(), BucketTypeOf(*grant)))
             ->rules.push_back(grant);
       }
       break;
@@ -342,6 +362,25 @@ absl::Status ReplicaView::Upsert(const Record& record) {
       return absl::InvalidArgumentError("a change holds an empty record");
   }
   return absl::OkStatus();
+}
+
+absl::string_view ReplicaView::BucketTypeOf(const Grant& grant) const {
+  if (grant.target_case() == Grant::kItemType) return grant.item_type();
+  const auto* item = items_.Find(grant.item_id());
+  return item == nullptr ? absl::string_view() : item->type();
+}
+
+void ReplicaView::MoveItemGrants(const std::string& item_id,
+                                 absl::string_view old_type) {
+  const GrantList* grants = item_grants_.Find(item_id);
+  if (grants == nullptr) return;
+  for (const auto& grant : *grants) {
+    EraseGranteeGrant(grants_by_grantee_,
+                      GranteeKey(grant->grantee(), old_type), grant);
+    grants_by_grantee_
+        .Mutable(GranteeKey(grant->grantee(), BucketTypeOf(*grant)))
+        ->on_items.insert(grant);
+  }
 }
 
 absl::Status ReplicaView::Remove(const Record& record) {
@@ -399,7 +438,9 @@ absl::Status ReplicaView::Remove(const Record& record) {
       if (old == nullptr) break;
       EraseFromSet(items_by_type_,
                    TypeKey(old->organization_id(), old->type()), old->id());
+      const std::string old_type = old->type();
       items_.Erase(record.item().id());
+      MoveItemGrants(record.item().id(), old_type);
       break;
     }
     case Record::kGrant: {
@@ -412,7 +453,8 @@ absl::Status ReplicaView::Remove(const Record& record) {
                    TypeKey(old->organization_id(), old->item_type()),
                    old->id());
       }
-      EraseGranteeGrant(grants_by_grantee_, GranteeKey(old->grantee()), old);
+      EraseGranteeGrant(grants_by_grantee_,
+                        GranteeKey(old->grantee(), BucketTypeOf(*old)), old);
       grants_.Erase(old->id());
       break;
     }
@@ -982,77 +1024,95 @@ absl::StatusOr<AccessiblePage> ReplicaView::ListAccessible(
     return page;
   }
 
+  // The smallest page_size + 1 item ids after the token: one more than the
+  // page tells whether another page follows. Every source is sorted by item
+  // id, so each is read only until it has given `limit` ids or passed the
+  // largest id kept once `found` is full, and merged into `found`: a page
+  // costs O(page size * sources), not the number of grants that reach the
+  // subject. The ids are views of the replica's own strings.
+  const size_t limit = static_cast<size_t>(*size) + 1;
+  const absl::string_view after_id = *after;
+  std::vector<absl::string_view> found, from_source, merged;
+  auto full_below = [&](absl::string_view id) {
+    return found.size() == limit && id >= found.back();
+  };
+  // Merges the ids of one sorted source, read from `begin` to `end`.
+  auto merge_source = [&](auto begin, auto end, auto id_of, auto admits) {
+    from_source.clear();
+    for (auto it = begin; it != end && from_source.size() < limit; ++it) {
+      absl::string_view id = id_of(*it);
+      if (full_below(id)) break;
+      if (!admits(*it)) continue;
+      if (from_source.empty() || from_source.back() != id) {
+        from_source.push_back(id);
+      }
+    }
+    if (from_source.empty()) return;
+    merged.clear();
+    std::set_union(found.begin(), found.end(), from_source.begin(),
+                   from_source.end(), std::back_inserter(merged));
+    if (merged.size() > limit) merged.resize(limit);
+    found.swap(merged);
+  };
+  const AccessLevel required = perm->required_level();
+  std::string key;
+  // Merges the grants on items of this type to one grantee.
+  auto visit = [&](absl::string_view kind, absl::string_view id) {
+    key.clear();
+    AppendGranteeKey(&key, kind, id, item_type);
+    const GranteeGrants* grants = grants_by_grantee_.Find(key);
+    if (grants == nullptr) return;
+    // One sufficient grant is enough; a lower one never is on its own. The
+    // bucket holds only grants on held items of this type.
+    merge_source(
+        grants->on_items.upper_bound(after_id), grants->on_items.end(),
+        [](const GrantPtr& grant) -> absl::string_view {
+          return grant->item_id();
+        },
+        [&](const GrantPtr& grant) { return grant->level() >= required; });
+    for (const auto& rule : grants->rules) {
+      if (rule->level() < required) continue;
+      const IdSet* all = items_by_type_.Find(
+          LookupTypeKey(rule->organization_id(), rule->item_type()));
+      if (all == nullptr) continue;
+      merge_source(
+          all->upper_bound(after_id), all->end(),
+          [](const std::string& item_id) -> absl::string_view {
+            return item_id;
+          },
+          [](const std::string&) { return true; });
+    }
+  };
+
   // The grantees that include the subject.
   const auto& subject = principal.subject;
-  std::vector<std::string> keys;
   if (subject.kind() == model::v1::SUBJECT_KIND_USER) {
-    keys.push_back(absl::StrCat("u:", subject.subject_id()));
-    keys.push_back(absl::StrCat("o:", subject.organization_id()));
+    visit("u:", subject.subject_id());
+    visit("o:", subject.organization_id());
     if (const auto* groups = user_groups_.Find(subject.subject_id())) {
-      for (const auto& id : groups->ids) keys.push_back(absl::StrCat("g:", id));
+      for (const auto& id : groups->ids) visit("g:", id);
     }
     // Grants to any site at or below a member site reach the user.
     if (const auto* member_sites = user_sites_.Find(subject.subject_id())) {
-      absl::flat_hash_set<std::string> seen;
-      std::vector<std::string> pending(member_sites->ids.begin(),
-                                       member_sites->ids.end());
+      absl::flat_hash_set<absl::string_view> seen;
+      std::vector<absl::string_view> pending(member_sites->ids.begin(),
+                                             member_sites->ids.end());
       while (!pending.empty()) {
-        std::string site = std::move(pending.back());
+        absl::string_view site = pending.back();
         pending.pop_back();
         if (!seen.insert(site).second) continue;
-        keys.push_back(absl::StrCat("s:", site));
+        visit("s:", site);
         if (const auto* children = site_children_.Find(site)) {
           pending.insert(pending.end(), children->begin(), children->end());
         }
       }
     }
   } else {
-    keys.push_back(absl::StrCat("v:", subject.subject_id()));
+    visit("v:", subject.subject_id());
   }
-
-  // The smallest page_size + 1 item ids after the token: one more than the
-  // page tells whether another page follows. Every source below is sorted
-  // by item id, so each is read only until it passes the largest id kept
-  // once `found` is full: a page costs O(page size * sources), not the
-  // number of grants that reach the subject.
-  const size_t limit = static_cast<size_t>(*size) + 1;
-  absl::btree_set<std::string> found;
-  auto full_below = [&](absl::string_view id) {
-    return found.size() == limit && id >= *found.rbegin();
-  };
-  auto offer = [&](const std::string& id) {
-    found.insert(id);
-    if (found.size() > limit) found.erase(std::prev(found.end()));
-  };
-  const AccessLevel required = perm->required_level();
-  for (const auto& key : keys) {
-    const GranteeGrants* grants = grants_by_grantee_.Find(key);
-    if (grants == nullptr) continue;
-    for (auto it = grants->on_items.upper_bound(absl::string_view(*after));
-         it != grants->on_items.end(); ++it) {
-      const Grant& grant = **it;
-      if (full_below(grant.item_id())) break;
-      // One sufficient grant is enough; a lower one never is on its own.
-      if (grant.level() < required) continue;
-      const auto* item = items_.Find(grant.item_id());
-      if (item != nullptr && item->type() == item_type) offer(item->id());
-    }
-    for (const auto& rule : grants->rules) {
-      if (rule->level() < required || rule->item_type() != item_type) {
-        continue;
-      }
-      const IdSet* all = items_by_type_.Find(
-          TypeKey(rule->organization_id(), rule->item_type()));
-      if (all == nullptr) continue;
-      for (auto it = all->upper_bound(*after); it != all->end(); ++it) {
-        if (full_below(*it)) break;
-        offer(*it);
-      }
-    }
-  }
-  for (const auto& id : found) {
+  for (absl::string_view id : found) {
     if (page.item_ids.size() == static_cast<size_t>(*size)) break;
-    page.item_ids.push_back(id);
+    page.item_ids.emplace_back(id);
   }
   if (found.size() > static_cast<size_t>(*size)) {
     page.next_page_token =

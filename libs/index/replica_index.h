@@ -249,9 +249,9 @@ class ReplicaView {
       return item_id < b->item_id();
     }
   };
-  // The grants to one grantee: on single items in item id order, so the
-  // items a subject reaches can be listed by merging sorted sources and
-  // stopping after one page; and type-wide rules.
+  // The grants to one grantee on items of one type: on single items in
+  // item id order, so the items a subject reaches can be listed by merging
+  // sorted sources and stopping after one page; and type-wide rules.
   struct GranteeGrants {
     absl::btree_set<GrantPtr, ByItemThenId> on_items;
     GrantList rules;
@@ -268,6 +268,13 @@ class ReplicaView {
   absl::Status Remove(const model::v1::Record& record);
   void SetCatalog(const model::v1::PermissionCatalog& catalog);
   std::vector<uint64_t> BitsOf(const model::v1::PermissionSet& set) const;
+  // The item type under which grants_by_grantee_ files a grant: a rule's
+  // type, or the type of the grant's item ("" while the replica does not
+  // hold the item).
+  absl::string_view BucketTypeOf(const model::v1::Grant& grant) const;
+  // Refiles the grants on `item_id` from the bucket of `old_type` to the
+  // one of the item's type now ("" if it is gone).
+  void MoveItemGrants(const std::string& item_id, absl::string_view old_type);
 
   PermissionSetEntry SetEntryOf(const model::v1::PermissionSet& set) const;
   Principal PrincipalForToken(const TokenPtr& token, absl::Time now,
@@ -317,7 +324,8 @@ class ReplicaView {
   CowMap<model::v1::Grant> grants_;
   CowMap<GrantList> item_grants_;    // item id -> grants on it
   CowMap<GrantList> rule_grants_;    // "org/type" -> rules
-  CowMap<GranteeGrants> grants_by_grantee_;  // grantee key -> its grants
+  // grantee and item type -> the grants (see GranteeKey)
+  CowMap<GranteeGrants> grants_by_grantee_;
   CowMap<ResolvedSubject> resolved_users_;     // user id -> subject
   CowMap<ResolvedSubject> resolved_service_users_;
 

@@ -525,6 +525,62 @@ TEST_F(ReplicaIndexTest, ListAccessibleMergesEverySourceByPage) {
   expect_pages_match_check("with the rule lowered");
 }
 
+// ListAccessible files grants by their item's type: a grant that arrives
+// before its item lists once the item does, an item whose type changes
+// moves its grants along, and a removed item is listed no more, while Check
+// agrees at every step.
+TEST_F(ReplicaIndexTest, ListAccessibleFollowsItemsArrivingChangingAndLeaving) {
+  const std::string id = ids::NewId(ids::kItem);
+  auto grant = MakeGrant(w_.org, id, model::v1::ACCESS_LEVEL_VIEW);
+  grant.mutable_grantee()->set_user_id(w_.user);
+  Put(GrantRecord(grant));
+  auto listed = [&](const std::string& type, const std::string& permission) {
+    auto page = index_.Current()->ListAccessible(UserPrincipal(), type,
+                                                 permission, 1000, "");
+    EXPECT_TRUE(page.ok()) << page.status();
+    return page.ok() && std::find(page->item_ids.begin(), page->item_ids.end(),
+                                  id) != page->item_ids.end();
+  };
+  EXPECT_FALSE(listed("template", "templates.view"));
+
+  Record item;
+  item.mutable_item()->set_id(id);
+  item.mutable_item()->set_organization_id(w_.org);
+  item.mutable_item()->set_type("template");
+  Put(item);
+  EXPECT_TRUE(listed("template", "templates.view"));
+  EXPECT_FALSE(listed("inspection", "inspections.view"));
+  EXPECT_EQ(Reason(UserPrincipal(), "templates.view", id),
+            model::v1::DECISION_REASON_ALLOWED);
+
+  item.mutable_item()->set_type("inspection");
+  Put(item);
+  EXPECT_FALSE(listed("template", "templates.view"));
+  EXPECT_TRUE(listed("inspection", "inspections.view"));
+
+  model::v1::ChangeRecord removal;
+  removal.set_revision(index_.Current()->revision() + 1);
+  auto* change = removal.add_changes();
+  change->set_operation(model::v1::CHANGE_OPERATION_DELETE);
+  *change->mutable_record() = item;
+  ASSERT_TRUE(index_.Apply({removal}).ok());
+  EXPECT_FALSE(listed("inspection", "inspections.view"));
+  EXPECT_NE(Reason(UserPrincipal(), "inspections.view", id),
+            model::v1::DECISION_REASON_ALLOWED);
+
+  // Back again; then the grant goes, from the bucket it is in.
+  Put(item);
+  EXPECT_TRUE(listed("inspection", "inspections.view"));
+  model::v1::ChangeRecord revoke;
+  revoke.set_revision(index_.Current()->revision() + 1);
+  change = revoke.add_changes();
+  change->set_operation(model::v1::CHANGE_OPERATION_DELETE);
+  *change->mutable_record() = GrantRecord(grant);
+  ASSERT_TRUE(index_.Apply({revoke}).ok());
+  EXPECT_FALSE(listed("inspection", "inspections.view"));
+  EXPECT_EQ(index_.Current()->Counts().grants, 0u);
+}
+
 // Prints heap bytes per token, subject, item and grant (not an assertion).
 TEST(ReplicaIndexMemory, PrintsBytesPerEntry) {
   World w;
