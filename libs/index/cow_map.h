@@ -11,6 +11,7 @@
 #include <bitset>
 #include <cstddef>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -40,13 +41,15 @@ class CowMap {
   // The value under `key`, or nullptr. Valid while this map is alive and
   // not written.
   const T* Find(absl::string_view key) const {
-    const Shard& shard = *shards_[ShardOf(key)];
-    auto it = shard.find(key);
+    const size_t hash = HashOf(key);
+    const Shard& shard = *shards_[ShardOf(hash)];
+    auto it = shard.find(key, hash);
     return it == shard.end() ? nullptr : it->second.get();
   }
   Ptr FindPtr(absl::string_view key) const {
-    const Shard& shard = *shards_[ShardOf(key)];
-    auto it = shard.find(key);
+    const size_t hash = HashOf(key);
+    const Shard& shard = *shards_[ShardOf(hash)];
+    auto it = shard.find(key, hash);
     return it == shard.end() ? nullptr : it->second;
   }
 
@@ -62,8 +65,9 @@ class CowMap {
 
   // Sets `key` to `value`.
   void Put(absl::string_view key, Ptr value) {
-    Shard& shard = MutableShard(ShardOf(key));
-    auto it = shard.find(key);
+    const size_t hash = HashOf(key);
+    Shard& shard = MutableShard(ShardOf(hash));
+    auto it = shard.find(key, hash);
     if (it == shard.end()) {
       shard.emplace(std::string(key), std::move(value));
       ++size_;
@@ -78,10 +82,11 @@ class CowMap {
 
   // Removes `key` if present.
   void Erase(absl::string_view key) {
-    size_t index = ShardOf(key);
-    if (!shards_[index]->contains(key)) return;
+    const size_t hash = HashOf(key);
+    const size_t index = ShardOf(hash);
+    if (shards_[index]->find(key, hash) == shards_[index]->end()) return;
     Shard& shard = MutableShard(index);
-    auto it = shard.find(key);
+    auto it = shard.find(key, hash);
     owned_values_.erase(it->second.get());
     shard.erase(it);
     --size_;
@@ -98,9 +103,9 @@ class CowMap {
   }
 
   T* Mutable(absl::string_view key) {
-    size_t index = ShardOf(key);
-    Shard& shard = MutableShard(index);
-    auto it = shard.find(key);
+    const size_t hash = HashOf(key);
+    Shard& shard = MutableShard(ShardOf(hash));
+    auto it = shard.find(key, hash);
     if (it == shard.end()) {
       auto fresh = std::make_shared<T>();
       T* raw = fresh.get();
@@ -128,12 +133,16 @@ class CowMap {
     return *empty;
   }
 
-  // A hash independent of the shard maps' own, so the keys of one shard do
-  // not all share the bits those maps use to place them.
-  static size_t ShardOf(absl::string_view key) {
-    return std::hash<std::string_view>()(
-               std::string_view(key.data(), key.size())) %
-           kShards;
+  // The shard maps' own hash of a key, computed once per call and handed
+  // to them.
+  static size_t HashOf(absl::string_view key) {
+    return typename Shard::hasher()(key);
+  }
+  // The shard is chosen by the hash's top bits; the shard maps place keys
+  // by its low bits, so the keys of one shard do not all share those.
+  static size_t ShardOf(size_t hash) {
+    static_assert(kShards == 256, "ShardOf takes the top 8 bits");
+    return hash >> (std::numeric_limits<size_t>::digits - 8);
   }
 
   Shard& MutableShard(size_t index) {
