@@ -11,6 +11,12 @@ namespace {
 // In JSON format every line is one JSON object with the expected fields,
 // even when the message holds quotes, backslashes and newlines.
 TEST(LoggingTest, JsonLinesParse) {
+#if defined(__SANITIZE_THREAD__)
+  // google::protobuf::Map, inlined from the headers with TSan, crashes on
+  // the maps Debian's uninstrumented libprotobuf fills; the normal and
+  // ASan builds run this test.
+  GTEST_SKIP() << "protobuf::Map from Debian's libprotobuf under TSan";
+#endif
   ASSERT_TRUE(ConfigureLogging("debug", "json").ok());
   ::testing::internal::CaptureStderr();
   auto log = Logger("logging_test");
