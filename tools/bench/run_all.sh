@@ -4,7 +4,7 @@
 #   WARDEN_BUILD_DIR=build-bench tools/bench/run_all.sh
 #
 # Builds nothing: configure a Release build and build it first (the bench
-# targets are part of the normal build). Takes about 20 minutes on 2 cores.
+# targets are part of the normal build). Takes about 10 minutes on 2 cores.
 # Knobs (environment): LARGE_GRANTS (grants in the "large" dataset; default
 # 1000000, see the README for why not 10M), RPC_DATASET (the replica behind
 # the gRPC runs; default medium), RPC_SECONDS (per run; default 10), REPS
