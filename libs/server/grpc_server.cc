@@ -24,6 +24,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
                           : grpc::InsecureServerCredentials(),
       &port);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             options.max_concurrent_streams);
   for (grpc::Service* service : options.services) {
     builder.RegisterService(service);
   }

@@ -31,6 +31,10 @@ struct GrpcServerOptions {
   std::vector<grpc::Service*> services;
   // Largest request accepted, in bytes.
   int max_receive_message_bytes = 16 * 1024 * 1024;
+  // Calls one client connection may have in flight. More wait in the
+  // client (HTTP/2 flow control) rather than queue in this process, so the
+  // memory an overloaded server holds for calls stays bounded.
+  int max_concurrent_streams = 256;
   // Request ids, per-method metrics and the access log (see
   // call_observer.h). Metrics go to the default registry when null.
   CallObserverOptions observer;
