@@ -581,6 +581,78 @@ TEST_F(ReplicaIndexTest, ListAccessibleFollowsItemsArrivingChangingAndLeaving) {
   EXPECT_EQ(index_.Current()->Counts().grants, 0u);
 }
 
+// On an item shared with many grantees, Check looks the subject's grantees
+// up instead of reading every grant; it must decide as Explain, which does
+// read every grant, for a user reached directly, through a group, a site,
+// its organization, at too low a level, or not at all, and for a service
+// user.
+TEST_F(ReplicaIndexTest, CheckOnAMuchSharedItemAgreesWithExplain) {
+  const std::string id = ids::NewId(ids::kItem);
+  Record item;
+  item.mutable_item()->set_id(id);
+  item.mutable_item()->set_organization_id(w_.org);
+  item.mutable_item()->set_type("template");
+  Put(item);
+  // Filler grants to other users, groups and sites around the ones tried.
+  for (int i = 0; i < 40; ++i) {
+    auto g = MakeGrant(w_.org, id, model::v1::ACCESS_LEVEL_EDIT);
+    switch (i % 3) {
+      case 0:
+        g.mutable_grantee()->set_user_id(ids::NewId(ids::kUser));
+        break;
+      case 1:
+        g.mutable_grantee()->set_group_id(ids::NewId(ids::kGroup));
+        break;
+      default:
+        g.mutable_grantee()->set_site_id(ids::NewId(ids::kSite));
+        break;
+    }
+    Put(GrantRecord(g));
+  }
+  auto service_user = [&] {
+    return index_.Current()->ResolveToken(w_.svc_secret, kNow, nullptr);
+  };
+  auto agree = [&](const std::string& trace, const Principal& who,
+                   const std::string& permission, bool allowed) {
+    SCOPED_TRACE(trace);
+    auto check = index_.Current()->Check(who, permission, id);
+    auto explain = index_.Current()->Explain(who, permission, id);
+    ASSERT_TRUE(check.ok()) << check.status();
+    ASSERT_TRUE(explain.ok()) << explain.status();
+    EXPECT_EQ(check->allowed, explain->allowed());
+    EXPECT_EQ(check->reason, explain->reason());
+    EXPECT_EQ(check->allowed, allowed);
+  };
+  agree("no grant reaches", UserPrincipal(), "templates.view", false);
+  agree("service user, none", service_user(), "templates.view", false);
+
+  auto grant_to = [&](auto set_grantee, model::v1::AccessLevel level) {
+    auto g = MakeGrant(w_.org, id, level);
+    set_grantee(*g.mutable_grantee());
+    Put(GrantRecord(g));
+    return g;
+  };
+  grant_to(
+      [&](model::v1::Grantee& g) { g.set_site_id(w_.child_site); },
+      model::v1::ACCESS_LEVEL_VIEW);
+  agree("through a site below the user's", UserPrincipal(), "templates.view",
+        true);
+  agree("site grant too low", UserPrincipal(), "templates.edit", false);
+  grant_to([&](model::v1::Grantee& g) { g.set_group_id(w_.group); },
+           model::v1::ACCESS_LEVEL_EDIT);
+  agree("through the group", UserPrincipal(), "templates.edit", true);
+  grant_to([&](model::v1::Grantee& g) { g.set_service_user_id(w_.svc); },
+           model::v1::ACCESS_LEVEL_VIEW);
+  agree("service user directly", service_user(), "templates.view", true);
+  grant_to([&](model::v1::Grantee& g) { g.set_organization_id(w_.org); },
+           model::v1::ACCESS_LEVEL_VIEW);
+  grant_to([&](model::v1::Grantee& g) { g.set_user_id(w_.user); },
+           model::v1::ACCESS_LEVEL_VIEW);
+  agree("user, organization and group together", UserPrincipal(),
+        "templates.edit", true);
+  ASSERT_GT(index_.Current()->Counts().grants, 16u);
+}
+
 // Prints heap bytes per token, subject, item and grant (not an assertion).
 TEST(ReplicaIndexMemory, PrintsBytesPerEntry) {
   World w;
