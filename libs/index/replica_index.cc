@@ -63,24 +63,6 @@ std::string GranteeKey(absl::string_view kind, absl::string_view id,
   AppendGranteeKey(&key, kind, id, item_type);
   return key;
 }
-std::string GranteeKey(const model::v1::Grantee& grantee,
-                       absl::string_view item_type) {
-  switch (grantee.grantee_case()) {
-    case model::v1::Grantee::kUserId:
-      return GranteeKey("u:", grantee.user_id(), item_type);
-    case model::v1::Grantee::kServiceUserId:
-      return GranteeKey("v:", grantee.service_user_id(), item_type);
-    case model::v1::Grantee::kGroupId:
-      return GranteeKey("g:", grantee.group_id(), item_type);
-    case model::v1::Grantee::kSiteId:
-      return GranteeKey("s:", grantee.site_id(), item_type);
-    case model::v1::Grantee::kOrganizationId:
-      return GranteeKey("o:", grantee.organization_id(), item_type);
-    case model::v1::Grantee::GRANTEE_NOT_SET:
-      break;
-  }
-  return "";
-}
 
 // Where a grant sits in its item's list: by the kind of its grantee, then
 // the grantee's id, so Check finds the grants to one grantee by binary
@@ -102,6 +84,25 @@ std::pair<int, absl::string_view> GranteeOrder(const model::v1::Grantee& g) {
   }
   return {g.grantee_case(), absl::string_view()};
 }
+
+std::string GranteeKey(const model::v1::Grantee& grantee,
+                       absl::string_view item_type) {
+  const auto [kind, id] = GranteeOrder(grantee);
+  switch (kind) {
+    case model::v1::Grantee::kUserId:
+      return GranteeKey("u:", id, item_type);
+    case model::v1::Grantee::kServiceUserId:
+      return GranteeKey("v:", id, item_type);
+    case model::v1::Grantee::kGroupId:
+      return GranteeKey("g:", id, item_type);
+    case model::v1::Grantee::kSiteId:
+      return GranteeKey("s:", id, item_type);
+    case model::v1::Grantee::kOrganizationId:
+      return GranteeKey("o:", id, item_type);
+  }
+  return "";
+}
+
 struct ByGrantee {
   bool operator()(const std::shared_ptr<const Grant>& a,
                   const std::pair<int, absl::string_view>& b) const {

@@ -15,6 +15,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <type_traits>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -50,6 +51,21 @@ bool EvalHeld(HeldCondition* held) {
   return met;
 }
 
+// Runs `wait`, which gives `mu` up and takes it back, between a release
+// and an acquire of `mu`; returns what `wait` returns.
+template <typename Wait>
+auto WhileUnlocked(absl::Mutex* mu, Wait wait) {
+  __tsan_release(mu);
+  if constexpr (std::is_void_v<decltype(wait())>) {
+    wait();
+    __tsan_acquire(mu);
+  } else {
+    auto result = wait();
+    __tsan_acquire(mu);
+    return result;
+  }
+}
+
 // The mangled name of a non-const member of Abseil's inline namespace.
 #define WARDEN_ABSL_SYMBOL(name) "_ZN4absl7debian3" name
 
@@ -59,7 +75,8 @@ namespace absl {
 ABSL_NAMESPACE_BEGIN
 
 void Mutex::Lock() {
-  static auto real = Real<void (*)(Mutex*)>(WARDEN_ABSL_SYMBOL("5Mutex4LockEv"));
+  static auto real =
+      Real<void (*)(Mutex*)>(WARDEN_ABSL_SYMBOL("5Mutex4LockEv"));
   real(this);
   __tsan_acquire(this);
 }
@@ -107,9 +124,7 @@ void Mutex::Await(const Condition& cond) {
   static auto real = Real<void (*)(Mutex*, const Condition&)>(
       WARDEN_ABSL_SYMBOL("5Mutex5AwaitERKNS0_9ConditionE"));
   HeldCondition held{this, &cond};
-  __tsan_release(this);
-  real(this, Condition(&EvalHeld, &held));
-  __tsan_acquire(this);
+  WhileUnlocked(this, [&] { real(this, Condition(&EvalHeld, &held)); });
 }
 
 bool Mutex::AwaitWithTimeout(const Condition& cond, absl::Duration timeout) {
@@ -117,10 +132,8 @@ bool Mutex::AwaitWithTimeout(const Condition& cond, absl::Duration timeout) {
       WARDEN_ABSL_SYMBOL(
           "5Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE"));
   HeldCondition held{this, &cond};
-  __tsan_release(this);
-  bool met = real(this, Condition(&EvalHeld, &held), timeout);
-  __tsan_acquire(this);
-  return met;
+  return WhileUnlocked(
+      this, [&] { return real(this, Condition(&EvalHeld, &held), timeout); });
 }
 
 bool Mutex::AwaitWithDeadline(const Condition& cond, absl::Time deadline) {
@@ -128,36 +141,28 @@ bool Mutex::AwaitWithDeadline(const Condition& cond, absl::Time deadline) {
       WARDEN_ABSL_SYMBOL(
           "5Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE"));
   HeldCondition held{this, &cond};
-  __tsan_release(this);
-  bool met = real(this, Condition(&EvalHeld, &held), deadline);
-  __tsan_acquire(this);
-  return met;
+  return WhileUnlocked(
+      this, [&] { return real(this, Condition(&EvalHeld, &held), deadline); });
 }
 
 void CondVar::Wait(Mutex* mu) {
   static auto real = Real<void (*)(CondVar*, Mutex*)>(
       WARDEN_ABSL_SYMBOL("7CondVar4WaitEPNS0_5MutexE"));
-  __tsan_release(mu);
-  real(this, mu);
-  __tsan_acquire(mu);
+  WhileUnlocked(mu, [&] { real(this, mu); });
 }
 
 bool CondVar::WaitWithTimeout(Mutex* mu, absl::Duration timeout) {
   static auto real = Real<bool (*)(CondVar*, Mutex*, absl::Duration)>(
-      WARDEN_ABSL_SYMBOL("7CondVar15WaitWithTimeoutEPNS0_5MutexENS0_8DurationE"));
-  __tsan_release(mu);
-  bool timed_out = real(this, mu, timeout);
-  __tsan_acquire(mu);
-  return timed_out;
+      WARDEN_ABSL_SYMBOL(
+          "7CondVar15WaitWithTimeoutEPNS0_5MutexENS0_8DurationE"));
+  return WhileUnlocked(mu, [&] { return real(this, mu, timeout); });
 }
 
 bool CondVar::WaitWithDeadline(Mutex* mu, absl::Time deadline) {
   static auto real = Real<bool (*)(CondVar*, Mutex*, absl::Time)>(
-      WARDEN_ABSL_SYMBOL("7CondVar16WaitWithDeadlineEPNS0_5MutexENS0_4TimeE"));
-  __tsan_release(mu);
-  bool timed_out = real(this, mu, deadline);
-  __tsan_acquire(mu);
-  return timed_out;
+      WARDEN_ABSL_SYMBOL(
+          "7CondVar16WaitWithDeadlineEPNS0_5MutexENS0_4TimeE"));
+  return WhileUnlocked(mu, [&] { return real(this, mu, deadline); });
 }
 
 void Notification::Notify() {
